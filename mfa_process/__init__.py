@@ -1,0 +1,10 @@
+"""mfa-process: an AWS ``credential_process`` helper that makes MFA painless.
+
+It serves MFA session credentials from the OS keyring and asks for a one-time code only when the cached
+session nears expiry, once for every process that needs it.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

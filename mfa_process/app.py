@@ -1,0 +1,103 @@
+"""Wiring: from parsed flags and the environment to a ready :class:`~mfa_process.refresh.Context`."""
+
+from __future__ import annotations
+
+import sys
+from argparse import Namespace
+from collections.abc import Mapping
+from typing import Final
+
+from mfa_process.config import AwsFiles, Settings, resolve_settings
+from mfa_process.errors import NoTerminalError
+from mfa_process.paths import state_dir
+from mfa_process.redact import redact, register
+from mfa_process.refresh import Context, StsLike
+from mfa_process.store import KeyringStore, SecretStore
+
+#: Flag destinations that feed :func:`mfa_process.config.resolve_settings`.
+SETTING_FLAGS: Final = (
+    "profile",
+    "config_profile",
+    "mfa_serial",
+    "duration_seconds",
+    "refresh_margin",
+    "region",
+    "role_arn",
+    "role_session_name",
+    "external_id",
+    "role_duration_seconds",
+    "source_identity",
+    "prompt",
+    "token_command",
+    "allow_insecure_keyring",
+)
+
+
+def load_settings(args: Namespace, env: Mapping[str, str]) -> tuple[Settings, AwsFiles]:
+    """Settings for this run from flags, the AWS config files and defaults."""
+    flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
+    files = AwsFiles.load(env)
+    settings = resolve_settings(flags, files, env=env)
+    register(files.credentials.get(settings.profile, {}).get("aws_secret_access_key"))
+    return settings, files
+
+
+def notify(message: str) -> None:
+    """Tell the user something on the terminal (stderr when there is none); never a secret."""
+    from mfa_process.prompt import notify as to_terminal
+
+    text = redact(message)
+    if not to_terminal(text):
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def make_asker(settings: Settings) -> object:
+    """A function that asks for one valid code with the configured prompt driver."""
+
+    def ask(message: str) -> str:
+        from mfa_process.prompt import get_driver
+        from mfa_process.prompt.code import ask_code
+
+        try:
+            driver = get_driver(settings.prompt, token_command=settings.token_command)
+            return ask_code(driver, message)
+        except NoTerminalError as exc:
+            raise NoTerminalError(
+                f"no terminal to ask for the MFA code of profile '{settings.profile}' ({exc}); run "
+                f"`mfa-process login --profile {settings.profile}` in a terminal first, or use "
+                "--prompt dialog or --token-command"
+            ) from None
+
+    return ask
+
+
+def has_file_keys(files: AwsFiles, profile: str) -> bool:
+    """Whether the shared files give *profile* an access key of its own."""
+    return any("aws_access_key_id" in section.get(profile, {}) for section in (files.credentials, files.config))
+
+
+def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) -> Context:
+    """Everything the refresh flow needs, with the expensive parts created only when first used."""
+    state = state_dir(env)
+    store = SecretStore(KeyringStore(state, env, allow_insecure=settings.allow_insecure_keyring))
+
+    def sts_factory() -> StsLike:
+        from mfa_process.keys import load_keys
+        from mfa_process.sts import SourceSession
+
+        keys = None
+        if not has_file_keys(files, settings.profile):
+            keys = load_keys(store, settings.profile)
+            if keys is not None:
+                register(keys[1])
+        return SourceSession(settings.profile, region=settings.region, keys=keys)
+
+    return Context(
+        settings=settings,
+        store=store,
+        state=state,
+        ask=make_asker(settings),  # type: ignore[arg-type]
+        notify=notify,
+        sts_factory=sts_factory,
+    )

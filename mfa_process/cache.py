@@ -1,0 +1,131 @@
+"""The session cache: key format, load/save of credentials, the validity window, and the index.
+
+Key format (the keyring "username" under service ``mfa-process``), fields percent-escaped for ``%`` and ``|``::
+
+    session|v1|<source profile>|<mfa serial>
+    role|v1|<source profile>|<mfa serial>|<role arn>|<session name>|<external id digest or ->
+
+keyring has no listing API, so the index (``index.json`` in the state directory, mode 0600) remembers which
+entries exist and when they expire, with no secrets, for ``status`` and ``logout --all``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Optional
+
+from mfa_process.credentials import Credentials, format_expiration, parse_expiration
+
+KEY_VERSION: Final = "v1"
+INDEX_NAME: Final = "index.json"
+
+
+def _escape(field: str) -> str:
+    return field.replace("%", "%25").replace("|", "%7C")
+
+
+def _unescape(field: str) -> str:
+    return field.replace("%7C", "|").replace("%25", "%")
+
+
+def session_key(profile: str, serial: str) -> str:
+    """Cache key of the MFA session of one source profile and device."""
+    return "|".join(("session", KEY_VERSION, _escape(profile), _escape(serial)))
+
+
+def role_key(profile: str, serial: str, role_arn: str, session_name: str, external_id: str | None) -> str:
+    """Cache key of one role's credentials assumed from that session (the external id only as a digest)."""
+    ext = hashlib.sha256(external_id.encode()).hexdigest()[:12] if external_id else "-"
+    fields = (profile, serial, role_arn, session_name, ext)
+    return "|".join(("role", KEY_VERSION, *(_escape(f) for f in fields)))
+
+
+def parse_key(key: str) -> dict[str, str] | None:
+    """Fields of a cache key, or None if it is not one of ours."""
+    parts = key.split("|")
+    if len(parts) == 4 and parts[:2] == ["session", KEY_VERSION]:
+        return {"kind": "session", "profile": _unescape(parts[2]), "serial": _unescape(parts[3])}
+    if len(parts) == 7 and parts[:2] == ["role", KEY_VERSION]:
+        names = ("profile", "serial", "role_arn", "session_name", "external_id")
+        return {"kind": "role", **{n: _unescape(v) for n, v in zip(names, parts[2:])}}
+    return None
+
+
+def is_fresh(creds: Credentials | None, now: datetime, margin: float) -> bool:
+    """Whether *creds* may be served: more than *margin* seconds left."""
+    return creds is not None and creds.seconds_left(now) > margin
+
+
+def decode(value: str | None) -> Credentials | None:
+    """Credentials from a stored value; a corrupt value is a miss, never an error."""
+    if value is None:
+        return None
+    try:
+        return Credentials.from_cache(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the index keeps of one cached entry: no secrets."""
+
+    key: str
+    kind: str
+    profile: str
+    serial: str
+    expiration: str
+    role_arn: Optional[str] = None  # noqa: UP045 - evaluated on Python 3.9
+    notice: Optional[str] = None  # noqa: UP045
+
+    @property
+    def expires(self) -> datetime:
+        """Expiration as an aware datetime."""
+        return parse_expiration(self.expiration)
+
+
+def read_index(state: Path) -> dict[str, IndexEntry]:
+    """The index; missing or corrupt reads as empty."""
+    try:
+        doc = json.loads((state / INDEX_NAME).read_text(encoding="utf-8"))
+        entries = doc["entries"]
+        return {k: IndexEntry(key=k, **{f: v for f, v in e.items() if f != "key"}) for k, e in entries.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+@contextmanager
+def editing_index(state: Path) -> Iterator[dict[str, IndexEntry]]:
+    """Yield the index for changes and write it back atomically (0600), under its own lock."""
+    from mfa_process import lock
+    from mfa_process.paths import private_dir, write_private
+
+    with lock.held(state, "index", timeout=30):
+        entries = read_index(state)
+        yield entries
+        doc: dict[str, Any] = {
+            "version": 1,
+            "entries": {k: {f: v for f, v in asdict(e).items() if f != "key"} for k, e in entries.items()},
+        }
+        private_dir(state)
+        write_private(state / INDEX_NAME, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def index_entry(key: str, creds: Credentials, notice: str | None = None) -> IndexEntry:
+    """The index entry describing *creds* stored under *key*."""
+    fields = parse_key(key) or {"kind": "unknown", "profile": "", "serial": ""}
+    return IndexEntry(
+        key=key,
+        kind=fields["kind"],
+        profile=fields["profile"],
+        serial=fields["serial"],
+        expiration=format_expiration(creds.expiration),
+        role_arn=fields.get("role_arn"),
+        notice=notice,
+    )

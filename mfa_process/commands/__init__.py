@@ -1,0 +1,1 @@
+"""One module per command: ``DESCRIPTION``, ``EPILOG``, ``configure(parser, ...)`` and ``run(args, env)``."""

@@ -1,0 +1,40 @@
+"""``mfa-process env``: print the session's credentials as variables to export."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Callable
+
+from mfa_process.app import load_settings, make_context
+from mfa_process.redact import register
+from mfa_process.refresh import credentials
+from mfa_process.shellvars import SHELLS, render
+
+DESCRIPTION = (
+    "Print AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION "
+    "for tools that do not read profiles."
+)
+EPILOG = """\
+examples:
+  eval "$(mfa-process env --profile my-profile)"                 # bash, zsh
+  mfa-process env --profile my-profile --shell fish | source      # fish
+  mfa-process env --profile my-profile --shell powershell | Invoke-Expression
+"""
+
+
+def configure(
+    parser: argparse.ArgumentParser, add_session: Callable[..., None], add_source: Callable[..., None]
+) -> None:
+    """Session options plus ``--shell``."""
+    add_session(parser)
+    parser.add_argument("--shell", choices=SHELLS, default="sh", help="syntax of the output (default sh)")
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Get credentials through the cache (prompting if needed) and print them."""
+    settings, files = load_settings(args, env)
+    creds = credentials(make_context(settings, files, env))
+    register(*creds.secrets())
+    print(render(creds.to_env(), args.shell))
+    return 0

@@ -1,0 +1,339 @@
+"""Read ``~/.aws/config`` and ``~/.aws/credentials`` into frozen settings.
+
+Precedence for every option is: command-line flag, then the profile named by ``--config-profile``, then the
+SOURCE profile, then the default. In a profile a key may be written plainly (``role_arn``) or with the
+``mfa_process_`` prefix (``mfa_process_role_arn``); the prefixed form wins. The prefix exists because botocore
+acts on some plain keys by itself: a profile with ``role_arn`` is taken over by botocore's assume-role provider
+before its ``credential_process`` is ever run, so in a profile that runs this helper ``role_arn`` must be written
+as ``mfa_process_role_arn``. The plain key is refused there with a message that says so.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Optional
+
+from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
+
+#: AWS's default session length for IAM users (GetSessionToken), in seconds.
+DEFAULT_DURATION: Final = 43200
+#: GetSessionToken's allowed range for IAM users, in seconds.
+DURATION_RANGE: Final = (900, 129600)
+#: Serve a cached session only while more than this remains; botocore re-runs a credential_process once
+#: less than its advisory refresh timeout (15 minutes) is left, so a shorter margin makes it spawn us on
+#: every request.
+DEFAULT_REFRESH_MARGIN: Final = 900
+#: AssumeRole's allowed range, in seconds, and the cap AWS puts on a chained role session.
+ROLE_DURATION_RANGE: Final = (900, 43200)
+ROLE_CHAINING_MAX: Final = 3600
+#: Option keys read from profiles (each also as ``mfa_process_<key>``).
+PROFILE_KEYS: Final = (
+    "mfa_serial",
+    "duration_seconds",
+    "refresh_margin",
+    "role_arn",
+    "role_session_name",
+    "external_id",
+    "role_duration_seconds",
+    "source_identity",
+    "prompt",
+    "token_command",
+    "region",
+)
+#: Keys that botocore acts on by itself in a profile that has credential_process.
+BOTOCORE_TAKEOVER_KEYS: Final = ("role_arn",)
+PREFIX: Final = "mfa_process_"
+#: Set in our environment while boto3 resolves the SOURCE profile's keys: an mfa-process started with it
+#: was started by our own credential resolution, which would loop forever.
+NESTED_MARKER: Final = "MFA_PROCESS_RESOLVING"
+
+Profiles = dict[str, dict[str, str]]
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    home = env.get("HOME") or env.get("USERPROFILE")
+    return Path(home) if home else Path.home()
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    """``AWS_CONFIG_FILE`` or ``~/.aws/config``."""
+    override = env.get("AWS_CONFIG_FILE")
+    if override:
+        return Path(os.path.expanduser(override))
+    return _home(env) / ".aws" / "config"
+
+
+def credentials_path(env: Mapping[str, str]) -> Path:
+    """``AWS_SHARED_CREDENTIALS_FILE`` or ``~/.aws/credentials``."""
+    override = env.get("AWS_SHARED_CREDENTIALS_FILE")
+    if override:
+        return Path(os.path.expanduser(override))
+    return _home(env) / ".aws" / "credentials"
+
+
+def parse_ini(text: str, path: Path) -> Profiles:
+    """Parse INI text the way botocore does (duplicates refused); errors name the line."""
+    parser = configparser.RawConfigParser(strict=True)
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.MissingSectionHeaderError as exc:
+        raise ConfigError(f"{path} line {exc.lineno}: text before the first [section] header; fix the file") from None
+    except configparser.DuplicateSectionError as exc:
+        raise ConfigError(
+            f"{path} line {exc.lineno}: section [{exc.section}] appears twice; merge or remove one"
+        ) from None
+    except configparser.DuplicateOptionError as exc:
+        raise ConfigError(
+            f"{path} line {exc.lineno}: key '{exc.option}' appears twice in [{exc.section}]; keep one"
+        ) from None
+    except configparser.ParsingError as exc:
+        lineno = exc.errors[0][0] if exc.errors else 0
+        raise ConfigError(f"{path} line {lineno}: not a 'key = value' line or [section] header") from None
+    except configparser.Error as exc:
+        raise ConfigError(f"{path}: cannot be parsed ({type(exc).__name__})") from None
+    return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def read_ini(path: Path) -> Profiles:
+    """Read and parse one file; a missing file is empty, unreadable or non-UTF-8 is an error."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        lineno = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path} line {lineno}: not valid UTF-8; save the file as UTF-8") from None
+    return parse_ini(text, path)
+
+
+@dataclass(frozen=True)
+class AwsFiles:
+    """Profiles of both shared files, keyed by profile name (``[profile x]`` in config becomes ``x``)."""
+
+    config_path: Path
+    credentials_path: Path
+    config: Profiles
+    credentials: Profiles
+
+    @classmethod
+    def load(cls, env: Mapping[str, str]) -> AwsFiles:
+        """Read both files named by *env* (or their defaults)."""
+        cpath, kpath = config_path(env), credentials_path(env)
+        return cls(cpath, kpath, config_profiles(read_ini(cpath)), read_ini(kpath))
+
+    def has_profile(self, name: str) -> bool:
+        """Whether either file defines *name*."""
+        return name in self.config or name in self.credentials
+
+    def profile(self, name: str) -> dict[str, str]:
+        """The config file's keys for *name* (empty if it has none)."""
+        return self.config.get(name, {})
+
+
+def config_profiles(sections: Profiles) -> Profiles:
+    """Map config-file sections to profile names: ``[profile x]`` → x, ``[default]`` → default."""
+    out: Profiles = {}
+    for section, values in sections.items():
+        if section.startswith("profile "):
+            out[section[len("profile ") :].strip()] = values
+        elif section == "default":
+            out.setdefault("default", values)
+    return out
+
+
+def mentions_helper(command: str | None) -> bool:
+    """Whether a credential_process command line runs this tool."""
+    return bool(command) and ("mfa-process" in command or "mfa_process" in command)  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """What to assume with the MFA session."""
+
+    role_arn: str
+    session_name: str
+    external_id: Optional[str] = None  # noqa: UP045 - dataclass fields are evaluated on Python 3.9
+    duration_seconds: int = ROLE_CHAINING_MAX
+    source_identity: Optional[str] = None  # noqa: UP045
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run needs, resolved from flags, profiles and defaults."""
+
+    profile: str
+    mfa_serial: str
+    duration_seconds: int = DEFAULT_DURATION
+    refresh_margin: int = DEFAULT_REFRESH_MARGIN
+    region: Optional[str] = None  # noqa: UP045
+    role: Optional[RoleSettings] = None  # noqa: UP045
+    prompt: str = "auto"
+    token_command: Optional[str] = None  # noqa: UP045
+    allow_insecure_keyring: bool = False
+
+
+def parse_int(value: str | int, name: str, low: int, high: int) -> int:
+    """An integer option within [low, high], or a UsageError naming the option."""
+    try:
+        number = value if isinstance(value, int) else int(str(value).strip())
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number of seconds, not {str(value)[:40]!r}") from None
+    if not low <= number <= high:
+        raise UsageError(f"{name} must be between {low} and {high} seconds, not {number}")
+    return number
+
+
+def _lookup(key: str, flags: Mapping[str, object], layers: list[tuple[str, dict[str, str]]]) -> str | None:
+    """The first value of *key*: the flag, then each profile layer (prefixed key first)."""
+    flag = flags.get(key)
+    if flag is not None:
+        return str(flag)
+    for _, values in layers:
+        for name in (PREFIX + key, key):
+            if values.get(name, "").strip():
+                return values[name].strip()
+    return None
+
+
+def check_profiles(files: AwsFiles, source: str, config_profile: str | None) -> None:
+    """Refuse configurations that cannot work: unknown profiles, recursion, keys botocore would act on."""
+    if not files.has_profile(source):
+        raise ConfigError(
+            f"profile '{source}' not found in {files.config_path} or {files.credentials_path}; "
+            "check --profile or create it with `mfa-process setup`"
+        )
+    if mentions_helper(files.profile(source).get("credential_process")):
+        raise RecursionConfigError(
+            f"profile '{source}' runs mfa-process itself; --profile must name the profile with the "
+            "long-term access keys, not the one with credential_process"
+        )
+    if config_profile is not None:
+        if config_profile not in files.config:
+            raise ConfigError(f"--config-profile '{config_profile}' not found in {files.config_path}")
+        values = files.config[config_profile]
+        if "credential_process" in values:
+            for key in BOTOCORE_TAKEOVER_KEYS:
+                if key in values:
+                    raise ConfigError(
+                        f"profile '{config_profile}' has both credential_process and {key}: botocore would "
+                        f"assume the role itself and never run mfa-process; rename it to {PREFIX}{key}"
+                    )
+
+
+def default_session_name(mfa_serial: str) -> str:
+    """A role session name from the IAM user name in the MFA ARN, sanitised to AWS's rules."""
+    user = mfa_serial.rsplit("/", 1)[-1] if mfa_serial.startswith("arn:") else ""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@-_")
+    cleaned = "".join(c if c in allowed else "-" for c in user)[:64]
+    return cleaned if len(cleaned) >= 2 else "mfa-process"
+
+
+def resolve_settings(
+    flags: Mapping[str, object],
+    files: AwsFiles,
+    *,
+    env: Mapping[str, str],
+) -> Settings:
+    """Combine flags (None where unset), the config profile, the SOURCE profile and defaults."""
+    source = str(flags["profile"])
+    config_profile = flags.get("config_profile")
+    cp_name = str(config_profile) if config_profile else None
+    check_profiles(files, source, cp_name)
+    layers: list[tuple[str, dict[str, str]]] = []
+    if cp_name is not None:
+        layers.append((cp_name, files.config[cp_name]))
+    layers.append((source, files.profile(source)))
+
+    serial = _lookup("mfa_serial", flags, layers)
+    if not serial:
+        raise ConfigError(
+            f"no MFA device for profile '{source}': add mfa_serial = arn:aws:iam::ACCOUNT:mfa/USER to "
+            f"[profile {source}] in {files.config_path}, or pass --serial-number"
+        )
+    serial = str(serial)
+    duration = parse_int(
+        _lookup("duration_seconds", flags, layers) or DEFAULT_DURATION, "--duration-seconds", *DURATION_RANGE
+    )
+    margin_value = _lookup("refresh_margin", flags, layers)
+    margin = parse_int(
+        DEFAULT_REFRESH_MARGIN if margin_value is None else margin_value,
+        "--refresh-margin",
+        0,
+        duration - 1,
+    )
+    region: object = flags.get("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if not region:
+        region = _lookup("region", {}, layers)
+
+    role: RoleSettings | None = None
+    role_arn = _lookup("role_arn", flags, [(n, v) for n, v in layers if n != source])
+    source_role = files.profile(source).get(PREFIX + "role_arn")
+    role_arn = role_arn or source_role
+    if role_arn:
+        role_arn = str(role_arn)
+        check_role_arn(role_arn)
+        role_duration = parse_int(
+            _lookup("role_duration_seconds", flags, layers) or ROLE_CHAINING_MAX,
+            "--role-duration-seconds",
+            *ROLE_DURATION_RANGE,
+        )
+        name = _lookup("role_session_name", flags, layers)
+        session_name = str(name) if name else default_session_name(serial)
+        check_session_name(session_name)
+        external = _lookup("external_id", flags, layers)
+        identity = _lookup("source_identity", flags, layers)
+        role = RoleSettings(
+            role_arn=role_arn,
+            session_name=session_name,
+            external_id=str(external) if external else None,
+            duration_seconds=role_duration,
+            source_identity=str(identity) if identity else None,
+        )
+    prompt = _lookup("prompt", flags, layers) or "auto"
+    token_command = _lookup("token_command", flags, layers)
+    return Settings(
+        profile=source,
+        mfa_serial=serial,
+        duration_seconds=duration,
+        refresh_margin=margin,
+        region=str(region) if region else None,
+        role=role,
+        prompt=str(prompt),
+        token_command=str(token_command) if token_command else None,
+        allow_insecure_keyring=bool(flags.get("allow_insecure_keyring")),
+    )
+
+
+def check_role_arn(arn: str) -> None:
+    """Refuse anything that is not ``arn:PARTITION:iam::ACCOUNT:role/NAME``."""
+    parts = arn.split(":", 5)
+    ok = (
+        len(parts) == 6
+        and parts[0] == "arn"
+        and parts[1].startswith("aws")
+        and parts[2] == "iam"
+        and parts[3] == ""
+        and len(parts[4]) == 12
+        and parts[4].isdigit()
+        and parts[5].startswith("role/")
+        and len(parts[5]) > len("role/")
+    )
+    if not ok:
+        raise UsageError(
+            f"role ARN {arn[:120]!r} is not of the form arn:aws:iam::123456789012:role/NAME; check --role-arn"
+        )
+
+
+def check_session_name(name: str) -> None:
+    """AWS allows 2-64 characters of ``[\\w+=,.@-]`` in a role session name."""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@-_")
+    if not 2 <= len(name) <= 64 or not set(name) <= allowed:
+        raise UsageError(f"role session name {name[:80]!r} must be 2-64 characters of letters, digits and +=,.@-_")

@@ -1,0 +1,37 @@
+"""Long-term access keys kept in the keyring instead of ``~/.aws/credentials``."""
+
+from __future__ import annotations
+
+import json
+
+from mfa_process.store import SecretStore
+
+
+def keys_key(profile: str) -> str:
+    """Keyring item name of a profile's long-term keys."""
+    return "keys|v1|" + profile.replace("%", "%25").replace("|", "%7C")
+
+
+def load_keys(store: SecretStore, profile: str) -> tuple[str, str] | None:
+    """The (access key id, secret access key) stored for *profile*, or None."""
+    value = store.get(keys_key(profile))
+    if not value:
+        return None
+    try:
+        doc = json.loads(value)
+        key_id, secret = doc["k"], doc["s"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if isinstance(key_id, str) and isinstance(secret, str) and key_id and secret:
+        return key_id, secret
+    return None
+
+
+def save_keys(store: SecretStore, profile: str, key_id: str, secret: str) -> None:
+    """Store the key pair of *profile*."""
+    store.set(keys_key(profile), json.dumps({"k": key_id, "s": secret}, separators=(",", ":")))
+
+
+def delete_keys(store: SecretStore, profile: str) -> None:
+    """Forget the key pair of *profile*."""
+    store.delete(keys_key(profile))

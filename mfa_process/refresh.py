@@ -1,0 +1,220 @@
+"""Getting credentials: serve the cache, or lock, re-check, prompt, call STS and store.
+
+Order of events on a miss (the design that makes twenty simultaneous callers cost one prompt):
+
+1. read the entry; fresh (more than the refresh margin left) → done, no lock taken;
+2. take the entry's cross-process lock (telling the user if another process holds it);
+3. read the entry again: the holder we waited for has usually just refreshed it;
+4. only now ask for a code and call STS, then store the result and release the lock.
+
+Role credentials are a second entry on top: their lock is always taken before the session's, never the
+other way round, so the two locks cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Final, Protocol
+
+from mfa_process import cache, lock
+from mfa_process.config import ROLE_CHAINING_MAX, Settings
+from mfa_process.credentials import Credentials
+from mfa_process.errors import KeyringError, KeyringUnavailable, LockError, MfaCodeRejected, PromptError
+from mfa_process.store import SecretStore
+
+#: How many codes a user may enter (AWS rejected each) before giving up.
+CODE_TRIES: Final = 3
+#: A role session must be able to live at least this long beyond the refresh margin (AssumeRole's minimum).
+MIN_ROLE_SECONDS: Final = 900
+
+
+class StsLike(Protocol):
+    """The two STS calls the flow needs (implemented by :class:`mfa_process.sts.SourceSession`)."""
+
+    def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
+        """Exchange a code for an MFA session."""
+
+    def assume_role(
+        self,
+        session: Credentials,
+        *,
+        role_arn: str,
+        session_name: str,
+        duration: int,
+        external_id: str | None = None,
+        source_identity: str | None = None,
+    ) -> Credentials:
+        """Assume a role with the MFA session."""
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Context:
+    """What one run works with; every effect is injected so the flow is testable without mocks of mocks."""
+
+    settings: Settings
+    store: SecretStore
+    state: Path
+    ask: Callable[[str], str]
+    notify: Callable[[str], None]
+    sts_factory: Callable[[], StsLike]
+    now: Callable[[], datetime] = utcnow
+    lock_wait: float = lock.DEFAULT_WAIT
+    _sts: StsLike | None = None
+
+    @property
+    def sts(self) -> StsLike:
+        """The STS client, created on first use and at most once."""
+        if self._sts is None:
+            self._sts = self.sts_factory()
+        return self._sts
+
+
+def load(ctx: Context, key: str) -> Credentials | None:
+    """The cached credentials under *key*; an unreadable or corrupt entry is a miss (fatal keyring states aside)."""
+    try:
+        return cache.decode(ctx.store.get(key))
+    except KeyringUnavailable:
+        raise
+    except KeyringError as exc:
+        ctx.notify(f"mfa-process: cannot read the cache ({exc}); asking AWS instead")
+        return None
+
+
+def save(ctx: Context, key: str, creds: Credentials, notice: str | None = None) -> None:
+    """Store *creds*; a failure is reported and swallowed: the caller still gets its credentials."""
+    try:
+        ctx.store.set(key, creds.to_cache())
+    except KeyringError as exc:
+        ctx.notify(f"mfa-process: could not cache the credentials ({exc}); you will be asked again next time")
+        return
+    try:
+        with cache.editing_index(ctx.state) as entries:
+            entries[key] = cache.index_entry(key, creds, notice)
+    except (LockError, OSError) as exc:
+        ctx.notify(f"mfa-process: could not update the cache index ({exc}); `status` may miss this entry")
+
+
+def describe(settings: Settings) -> str:
+    """Which profile and device a prompt or message is about."""
+    return f"profile {settings.profile}, device {settings.mfa_serial}"
+
+
+def credentials(ctx: Context) -> Credentials:
+    """The credentials this run hands out: the role's when a role is configured, else the MFA session's."""
+    if ctx.settings.role is not None:
+        return role_credentials(ctx)
+    return session_credentials(ctx)
+
+
+def session_credentials(ctx: Context, *, min_left: float = 0.0, force: bool = False) -> Credentials:
+    """The cached MFA session, refreshed (one prompt across processes) when less than the margin is left.
+
+    With *force* (``login``) a new session is obtained whatever the cache holds.
+    """
+    s = ctx.settings
+    key = cache.session_key(s.profile, s.mfa_serial)
+    margin = max(float(s.refresh_margin), min_left)
+    cached = None if force else load(ctx, key)
+    if cache.is_fresh(cached, ctx.now(), margin):
+        return cached  # type: ignore[return-value]
+
+    def waiting() -> None:
+        ctx.notify(f"mfa-process: waiting for another mfa-process asking for the MFA code ({describe(s)})")
+
+    with lock.held(ctx.state, key, on_wait=waiting, timeout=ctx.lock_wait):
+        cached = None if force else load(ctx, key)
+        if cache.is_fresh(cached, ctx.now(), margin):
+            return cached  # type: ignore[return-value]
+        creds = new_session(ctx)
+        save(ctx, key, creds)
+        return creds
+
+
+def new_session(ctx: Context) -> Credentials:
+    """Ask for a code and exchange it for a session; AWS may reject up to :data:`CODE_TRIES` codes."""
+    from mfa_process import usedcodes
+
+    s = ctx.settings
+    sts = ctx.sts
+    message = f"MFA code for {s.mfa_serial} (profile {s.profile}): "
+    for attempt in range(1, CODE_TRIES + 1):
+        code = ctx.ask(message)
+        records = usedcodes.load(ctx.state)
+        if usedcodes.was_used(records, s.mfa_serial, code, time.time()):
+            if attempt == CODE_TRIES:
+                break
+            ctx.notify("mfa-process: this code was just used, wait for the next one")
+            continue
+        try:
+            creds = sts.get_session_token(s.mfa_serial, code, s.duration_seconds)
+        except MfaCodeRejected:
+            if attempt == CODE_TRIES:
+                break
+            ctx.notify(f"mfa-process: AWS rejected that code for {s.mfa_serial}; wait for the next code and try again")
+            continue
+        usedcodes.remember(records, s.mfa_serial, code, time.time())
+        with contextlib.suppress(LockError, OSError):  # only an aid against typing a code twice
+            usedcodes.save(ctx.state, records)
+        return creds
+    raise MfaCodeRejected(
+        f"AWS rejected {CODE_TRIES} MFA codes for {s.mfa_serial} (profile {s.profile}); check that mfa_serial "
+        "names your device and that the device's clock is right"
+    )
+
+
+def role_duration(requested: int, session_left: float) -> tuple[int, str | None]:
+    """The DurationSeconds to ask for and, when clamped to the chaining cap, the notice to show once."""
+    duration, notice = requested, None
+    if requested > ROLE_CHAINING_MAX:
+        duration = ROLE_CHAINING_MAX
+        notice = (
+            f"mfa-process: role sessions assumed from an MFA session are limited to {ROLE_CHAINING_MAX} s by AWS "
+            f"(role chaining); using {ROLE_CHAINING_MAX} s instead of {requested} s"
+        )
+    return max(MIN_ROLE_SECONDS, min(duration, int(session_left))), notice
+
+
+def role_credentials(ctx: Context) -> Credentials:
+    """The role's cached credentials, re-assumed silently from the cached MFA session when they near expiry."""
+    s = ctx.settings
+    role = s.role
+    if role is None:  # pragma: no cover - guarded by credentials()
+        raise PromptError("no role configured")
+    key = cache.role_key(s.profile, s.mfa_serial, role.role_arn, role.session_name, role.external_id)
+    cached = load(ctx, key)
+    if cache.is_fresh(cached, ctx.now(), s.refresh_margin):
+        return cached  # type: ignore[return-value]
+
+    def waiting() -> None:
+        ctx.notify(f"mfa-process: waiting for another mfa-process assuming {role.role_arn} ({describe(s)})")
+
+    with lock.held(ctx.state, key, on_wait=waiting, timeout=ctx.lock_wait):
+        cached = load(ctx, key)
+        if cache.is_fresh(cached, ctx.now(), s.refresh_margin):
+            return cached  # type: ignore[return-value]
+        session = session_credentials(ctx, min_left=s.refresh_margin + MIN_ROLE_SECONDS)
+        duration, notice = role_duration(role.duration_seconds, session.seconds_left(ctx.now()))
+        previous = cache.read_index(ctx.state).get(key)
+        if notice and (previous is None or previous.notice != notice):
+            ctx.notify(notice)
+        creds = ctx.sts.assume_role(
+            session,
+            role_arn=role.role_arn,
+            session_name=role.session_name,
+            duration=duration,
+            external_id=role.external_id,
+            source_identity=role.source_identity,
+        )
+        if creds.expiration > session.expiration:
+            creds = replace(creds, expiration=session.expiration)
+        save(ctx, key, creds, notice)
+        return creds

@@ -1,0 +1,29 @@
+"""Render environment variables as assignments for a shell (pure; used by ``env``)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from typing import Final
+
+SHELLS: Final = ("sh", "fish", "powershell", "json")
+
+
+def _fish_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _powershell_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def render(variables: Mapping[str, str], shell: str) -> str:
+    """Lines that set *variables* in *shell* (``sh`` covers bash, zsh, dash)."""
+    if shell == "json":
+        return json.dumps(dict(variables), indent=2)
+    if shell == "fish":
+        return "\n".join(f"set -gx {k} {_fish_quote(v)};" for k, v in variables.items())
+    if shell == "powershell":
+        return "\n".join(f"$Env:{k} = {_powershell_quote(v)}" for k, v in variables.items())
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in variables.items())

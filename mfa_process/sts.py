@@ -1,0 +1,185 @@
+"""AWS STS calls; the only module that imports boto3 or botocore.
+
+Long-term keys come from the SOURCE profile through an explicit ``boto3.Session(profile_name=...)`` so stray
+``AWS_ACCESS_KEY_ID`` variables never win, and everything boto3 honours for that profile keeps working:
+``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_STS``, ``endpoint_url``, ``sts_regional_endpoints``, the region.
+Only ``GetSessionToken`` is called with the long-term keys (AWS's force-MFA policy denies the rest), and it
+is never retried automatically: a retried request would present the same one-time code twice.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from mfa_process.config import NESTED_MARKER
+from mfa_process.credentials import Credentials, account_id_from_arn
+from mfa_process.errors import ConfigError, MfaCodeRejected, RecursionConfigError, StsError, StsUnreachable
+
+CONNECT_TIMEOUT: Final = 5
+READ_TIMEOUT: Final = 15
+
+#: Error codes that mean the long-term key itself is unusable, with what to do about it.
+KEY_PROBLEMS: Final = {
+    "InvalidClientTokenId": "the access key id of profile '{profile}' is not valid (deleted or mistyped?)",
+    "SignatureDoesNotMatch": "the secret access key of profile '{profile}' does not match its access key id",
+    "ExpiredToken": "the credentials of profile '{profile}' have expired",
+    "UnrecognizedClientException": "the access key id of profile '{profile}' is not valid",
+}
+
+
+def _config(retries: int) -> Config:
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": retries},
+        user_agent_extra="mfa-process",
+    )
+
+
+def _from_response(doc: dict[str, Any], account_id: str | None) -> Credentials:
+    creds = doc["Credentials"]
+    return Credentials(
+        access_key_id=creds["AccessKeyId"],
+        secret_access_key=creds["SecretAccessKey"],
+        session_token=creds["SessionToken"],
+        expiration=creds["Expiration"],
+        account_id=account_id,
+    )
+
+
+def _endpoint_of(client: Any) -> str:
+    return str(getattr(getattr(client, "meta", None), "endpoint_url", "the STS endpoint"))
+
+
+def _translate(  # noqa: PLR0911 - one branch per kind of failure reads best
+    exc: Exception, *, profile: str, action: str, client: Any
+) -> StsError | ConfigError:
+    """Turn a botocore exception into one of ours, with a message that says what to do."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", "")).strip()
+        if code in KEY_PROBLEMS:
+            hint = KEY_PROBLEMS[code].format(profile=profile)
+            return StsError(
+                f"{action} failed: {hint}; fix the key in ~/.aws/credentials or run `mfa-process store-keys`"
+            )
+        if code == "AccessDenied" and action == "GetSessionToken" and "MultiFactorAuthentication" in message:
+            return MfaCodeRejected("AWS rejected the MFA code (wrong, expired or already used)")
+        return StsError(f"{action} failed: {code}: {message[:300]}")
+    if isinstance(exc, (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)):
+        return StsUnreachable(
+            f"{action} timed out talking to {_endpoint_of(client)}; check your network or endpoint settings"
+        )
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return StsUnreachable(
+            f"cannot reach {_endpoint_of(client)} for {action}; check your network, proxy or AWS_ENDPOINT_URL"
+        )
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return ConfigError(
+            f"profile '{profile}' has no access keys; add them to ~/.aws/credentials or run "
+            f"`mfa-process store-keys --profile {profile}`"
+        )
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return ConfigError(f"profile '{profile}' not found; check --profile")
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return StsError(f"{action} failed: {type(exc).__name__}: {str(exc)[:300]}")
+    return StsError(f"{action} failed: {type(exc).__name__}")
+
+
+class SourceSession:
+    """STS access for one SOURCE profile: one boto3 Session and at most one client of each kind."""
+
+    def __init__(
+        self,
+        profile: str,
+        *,
+        region: str | None = None,
+        keys: tuple[str, str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.region = region
+        self.keys = keys
+        self._session: Any = None
+
+    def _boto_session(self) -> Any:
+        if self._session is None:
+            try:
+                if self.keys is not None:
+                    self._session = boto3.Session(
+                        aws_access_key_id=self.keys[0],
+                        aws_secret_access_key=self.keys[1],
+                        profile_name=self.profile,
+                    )
+                else:
+                    self._session = boto3.Session(profile_name=self.profile)
+            except botocore.exceptions.BotoCoreError as exc:
+                raise _translate(exc, profile=self.profile, action="loading the profile", client=None) from None
+        return self._session
+
+    def _client(self, creds: Credentials | None = None) -> Any:
+        session = self._boto_session()
+        kwargs: dict[str, Any] = {"config": _config(1 if creds is None else 3)}
+        if self.region:
+            kwargs["region_name"] = self.region
+        if creds is not None:
+            kwargs.update(
+                aws_access_key_id=creds.access_key_id,
+                aws_secret_access_key=creds.secret_access_key,
+                aws_session_token=creds.session_token,
+            )
+        if creds is None and os.environ.get(NESTED_MARKER):
+            raise RecursionConfigError(
+                f"resolving the keys of profile '{self.profile}' ran mfa-process again; point --profile "
+                "at the profile that holds the long-term access keys"
+            )
+        if creds is None:
+            os.environ[NESTED_MARKER] = self.profile
+        try:
+            return session.client("sts", **kwargs)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise _translate(exc, profile=self.profile, action="creating the STS client", client=None) from None
+        finally:
+            if creds is None:
+                os.environ.pop(NESTED_MARKER, None)
+
+    def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
+        """``GetSessionToken`` with the long-term keys; the one call allowed before MFA."""
+        client = self._client()
+        try:
+            doc = client.get_session_token(SerialNumber=serial, TokenCode=code, DurationSeconds=duration)
+        except Exception as exc:
+            raise _translate(exc, profile=self.profile, action="GetSessionToken", client=client) from None
+        return _from_response(doc, account_id_from_arn(serial))
+
+    def assume_role(
+        self,
+        session: Credentials,
+        *,
+        role_arn: str,
+        session_name: str,
+        duration: int,
+        external_id: str | None = None,
+        source_identity: str | None = None,
+    ) -> Credentials:
+        """``AssumeRole`` with the MFA session's credentials (the MFA context carries over)."""
+        client = self._client(session)
+        params: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": session_name,
+            "DurationSeconds": duration,
+        }
+        if external_id:
+            params["ExternalId"] = external_id
+        if source_identity:
+            params["SourceIdentity"] = source_identity
+        try:
+            doc = client.assume_role(**params)
+        except Exception as exc:
+            raise _translate(exc, profile=self.profile, action=f"AssumeRole {role_arn}", client=client) from None
+        return _from_response(doc, account_id_from_arn(role_arn))

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from mfa_process import cache
+from mfa_process.credentials import Credentials
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def creds(minutes: float) -> Credentials:
+    return Credentials("ASIA1", "s" * 40, "t" * 400, NOW + timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize(
+    ("profile", "serial"),
+    [("me", "arn:aws:iam::123456789012:mfa/alice"), ("we|ird%name", "GAHT|1%2")],
+)
+def test_keys_round_trip(profile, serial):
+    assert cache.parse_key(cache.session_key(profile, serial)) == {
+        "kind": "session",
+        "profile": profile,
+        "serial": serial,
+    }
+    key = cache.role_key(profile, serial, "arn:aws:iam::210987654321:role/A", "alice", "secret-ext")
+    fields = cache.parse_key(key)
+    assert fields is not None
+    assert fields["role_arn"] == "arn:aws:iam::210987654321:role/A"
+    assert "secret-ext" not in key
+
+
+def test_external_id_changes_the_role_key():
+    a = cache.role_key("p", "s", "arn:aws:iam::210987654321:role/A", "n", "x1")
+    b = cache.role_key("p", "s", "arn:aws:iam::210987654321:role/A", "n", "x2")
+    c = cache.role_key("p", "s", "arn:aws:iam::210987654321:role/A", "n", None)
+    assert len({a, b, c}) == 3
+
+
+def test_unknown_keys_parse_to_none():
+    assert cache.parse_key("keys|v1|me") is None
+    assert cache.parse_key("session|v9|a|b") is None
+
+
+def test_freshness_window():
+    assert cache.is_fresh(creds(16), NOW, 900)
+    assert not cache.is_fresh(creds(15), NOW, 900)
+    assert not cache.is_fresh(None, NOW, 900)
+    assert cache.is_fresh(creds(1), NOW, 0)
+
+
+def test_decode_corrupt_is_miss():
+    assert cache.decode(None) is None
+    assert cache.decode("garbage") is None
+    assert cache.decode('{"v":1,"k":"a","s":"b","t":"c","e":99999999999999999}') is None
+    assert cache.decode(creds(10).to_cache()) == creds(10)
+
+
+def test_index_round_trip_is_private_and_secret_free(tmp_path):
+    key = cache.session_key("me", "arn:aws:iam::123456789012:mfa/alice")
+    c = creds(60)
+    with cache.editing_index(tmp_path) as entries:
+        entries[key] = cache.index_entry(key, c)
+    index = tmp_path / cache.INDEX_NAME
+    assert index.stat().st_mode & 0o777 == 0o600
+    assert tmp_path.joinpath("locks").stat().st_mode & 0o777 == 0o700
+    text = index.read_text()
+    assert c.secret_access_key not in text
+    assert c.session_token not in text
+    entry = cache.read_index(tmp_path)[key]
+    assert entry.profile == "me"
+    assert entry.expires == c.expiration
+
+
+def test_corrupt_index_reads_empty(tmp_path):
+    (tmp_path / cache.INDEX_NAME).write_text("{not json")
+    assert cache.read_index(tmp_path) == {}
+    (tmp_path / cache.INDEX_NAME).write_text('{"entries": {"k": {"bogus": 1}}}')
+    assert cache.read_index(tmp_path) == {}

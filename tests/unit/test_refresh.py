@@ -1,0 +1,261 @@
+"""The refresh flow with in-memory parts: a fake STS, a scripted prompt and a controllable clock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mfa_process import cache, refresh
+from mfa_process.config import RoleSettings, Settings
+from mfa_process.credentials import Credentials
+from mfa_process.errors import KeyringError, KeyringUnavailable, MfaCodeRejected
+from mfa_process.store import MemoryStore, SecretStore
+
+SERIAL = "arn:aws:iam::123456789012:mfa/alice"
+ROLE = "arn:aws:iam::210987654321:role/Admin"
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class FakeSts:
+    now: list[datetime]
+    reject: set[str] = field(default_factory=set)
+    session_calls: list[tuple[str, str, int]] = field(default_factory=list)
+    role_calls: list[dict[str, object]] = field(default_factory=list)
+
+    def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
+        self.session_calls.append((serial, code, duration))
+        if code in self.reject:
+            raise MfaCodeRejected("rejected")
+        n = len(self.session_calls)
+        return Credentials(
+            f"ASIASESSION{n}", f"session-secret-{n}", f"session-token-{n}", self.now[0] + timedelta(seconds=duration)
+        )
+
+    def assume_role(self, session: Credentials, **kw: object) -> Credentials:
+        self.role_calls.append({"session": session.access_key_id, **kw})
+        n = len(self.role_calls)
+        duration = int(kw["duration"])  # type: ignore[call-overload]
+        return Credentials(
+            f"ASIAROLE{n}", f"role-secret-{n}", f"role-token-{n}", self.now[0] + timedelta(seconds=duration)
+        )
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, settings: Settings, codes: list[str] | None = None) -> None:
+        self.clock = [T0]
+        self.sts = FakeSts(self.clock)
+        self.codes = list(codes or ["111111", "222222", "333333", "444444"])
+        self.asked: list[str] = []
+        self.notices: list[str] = []
+        self.raw = MemoryStore()
+        self.ctx = refresh.Context(
+            settings=settings,
+            store=SecretStore(self.raw),
+            state=tmp_path,
+            ask=self.ask,
+            notify=self.notices.append,
+            sts_factory=lambda: self.sts,
+            now=lambda: self.clock[0],
+        )
+
+    def ask(self, message: str) -> str:
+        self.asked.append(message)
+        return self.codes.pop(0)
+
+    def advance(self, **kw: float) -> None:
+        self.clock[0] += timedelta(**kw)
+
+
+def settings(**kw: object) -> Settings:
+    return Settings(profile="me", mfa_serial=SERIAL, **kw)  # type: ignore[arg-type]
+
+
+def role_settings(duration: int = 3600, name: str = "alice") -> Settings:
+    return settings(role=RoleSettings(role_arn=ROLE, session_name=name, duration_seconds=duration))
+
+
+def test_miss_prompts_once_then_serves_cache(tmp_path):
+    h = Harness(tmp_path, settings())
+    first = refresh.credentials(h.ctx)
+    second = refresh.credentials(h.ctx)
+    assert first == second
+    assert len(h.asked) == 1
+    assert "MFA code" in h.asked[0] and SERIAL in h.asked[0] and "profile me" in h.asked[0]
+    assert h.sts.session_calls == [(SERIAL, "111111", 43200)]
+
+
+def test_refresh_margin_boundary(tmp_path):
+    h = Harness(tmp_path, settings(duration_seconds=3600))
+    refresh.credentials(h.ctx)
+    h.advance(seconds=3600 - 901)
+    refresh.credentials(h.ctx)
+    assert len(h.sts.session_calls) == 1
+    h.advance(seconds=1)
+    refresh.credentials(h.ctx)
+    assert len(h.sts.session_calls) == 2
+
+
+def test_expiry_comes_from_sts_not_local_arithmetic(tmp_path):
+    h = Harness(tmp_path, settings(duration_seconds=3600))
+    creds = refresh.credentials(h.ctx)
+    assert creds.expiration == T0 + timedelta(seconds=3600)
+    h.clock[0] = T0 - timedelta(hours=5)  # the clock jumps back: the entry is served, its expiry unchanged
+    assert refresh.credentials(h.ctx).expiration == creds.expiration
+    assert len(h.sts.session_calls) == 1
+
+
+def test_rejected_code_asks_again_then_gives_up(tmp_path):
+    h = Harness(tmp_path, settings())
+    h.sts.reject = {"111111"}
+    refresh.credentials(h.ctx)
+    assert [c[1] for c in h.sts.session_calls] == ["111111", "222222"]
+    assert any("rejected" in n for n in h.notices)
+
+    h2 = Harness(tmp_path / "b", settings())
+    h2.sts.reject = {"111111", "222222", "333333"}
+    with pytest.raises(MfaCodeRejected, match="rejected 3 MFA codes"):
+        refresh.credentials(h2.ctx)
+    assert h2.raw.items == {}
+
+
+def test_reused_code_is_caught_before_sts(tmp_path):
+    h = Harness(tmp_path, settings(), codes=["123456", "123456", "654321"])
+    refresh.session_credentials(h.ctx)
+    refresh.session_credentials(h.ctx, force=True)
+    assert [c[1] for c in h.sts.session_calls] == ["123456", "654321"]
+    assert "this code was just used, wait for the next one" in h.notices[-1]
+
+
+def test_corrupt_entry_is_a_miss(tmp_path):
+    h = Harness(tmp_path, settings())
+    h.raw.items[cache.session_key("me", SERIAL)] = "{corrupt"
+    refresh.credentials(h.ctx)
+    assert len(h.sts.session_calls) == 1
+
+
+class FailingStore(SecretStore):
+    def __init__(self, on: str, error: Exception) -> None:
+        super().__init__(MemoryStore())
+        self.on, self.error = on, error
+
+    def get(self, key: str) -> str | None:
+        if self.on == "get":
+            raise self.error
+        return super().get(key)
+
+    def set(self, key: str, value: str) -> None:
+        if self.on == "set":
+            raise self.error
+        super().set(key, value)
+
+
+def test_keyring_write_failure_still_returns_credentials(tmp_path):
+    h = Harness(tmp_path, settings())
+    h.ctx.store = FailingStore("set", KeyringError("backend said no"))
+    creds = refresh.credentials(h.ctx)
+    assert creds.access_key_id == "ASIASESSION1"
+    assert any("could not cache" in n for n in h.notices)
+
+
+def test_keyring_read_failure_is_a_miss_with_a_notice(tmp_path):
+    h = Harness(tmp_path, settings())
+    h.ctx.store = FailingStore("get", KeyringError("dbus hiccup"))
+    assert refresh.credentials(h.ctx).access_key_id == "ASIASESSION1"
+    assert any("cannot read the cache" in n for n in h.notices)
+
+
+def test_unavailable_keyring_is_fatal_before_prompting(tmp_path):
+    h = Harness(tmp_path, settings())
+    h.ctx.store = FailingStore("get", KeyringUnavailable("locked"))
+    with pytest.raises(KeyringUnavailable):
+        refresh.credentials(h.ctx)
+    assert h.asked == []
+
+
+def test_concurrent_threads_share_one_prompt(tmp_path):
+    h = Harness(tmp_path, settings())
+    gate = threading.Event()
+    original = h.ask
+
+    def slow_ask(message: str) -> str:
+        gate.wait(5)
+        return original(message)
+
+    h.ctx.ask = slow_ask
+    results: list[Credentials] = []
+
+    def worker() -> None:
+        ctx = refresh.Context(**{**h.ctx.__dict__, "_sts": None})
+        results.append(refresh.credentials(ctx))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 8
+    assert len({r.access_key_id for r in results}) == 1
+    assert len(h.sts.session_calls) == 1
+
+
+def test_roles_share_one_session_and_reassume_silently(tmp_path):
+    h = Harness(tmp_path, role_settings())
+    first = refresh.credentials(h.ctx)
+    assert first.access_key_id == "ASIAROLE1"
+    assert h.sts.role_calls[0]["session"] == "ASIASESSION1"
+    assert h.sts.role_calls[0]["duration"] == 3600
+    # a second role on the same source reuses the session: no prompt
+    other = Harness(tmp_path, role_settings(name="alice-other"))
+    other.sts, other.raw = h.sts, h.raw
+    other.ctx.store, other.ctx.sts_factory, other.ctx.now = h.ctx.store, h.ctx.sts_factory, h.ctx.now
+    assert refresh.credentials(other.ctx).access_key_id == "ASIAROLE2"
+    assert len(h.asked) == 1 and other.asked == []
+    # role nears expiry: re-assumed from the cached session without a prompt
+    h.advance(seconds=3600 - 900)
+    assert refresh.credentials(h.ctx).access_key_id == "ASIAROLE3"
+    assert len(h.asked) == 1
+    assert len(h.sts.session_calls) == 1
+
+
+def test_session_expiry_prompts_once_for_roles(tmp_path):
+    h = Harness(tmp_path, role_settings())
+    refresh.credentials(h.ctx)
+    h.advance(seconds=43200)
+    refresh.credentials(h.ctx)
+    assert len(h.asked) == 2
+    assert len(h.sts.session_calls) == 2
+
+
+def test_role_duration_is_clamped_once_and_never_outlives_the_session(tmp_path):
+    h = Harness(tmp_path, settings(duration_seconds=3000, role=RoleSettings(ROLE, "alice", duration_seconds=7200)))
+    creds = refresh.credentials(h.ctx)
+    assert h.sts.role_calls[0]["duration"] == 3000
+    assert creds.expiration <= T0 + timedelta(seconds=3000)
+    clamp = [n for n in h.notices if "role chaining" in n]
+    assert len(clamp) == 1
+    h.advance(seconds=3000 - 900 - 1)
+    h.ctx.settings = settings(duration_seconds=3000, role=RoleSettings(ROLE, "alice", duration_seconds=7200))
+    refresh.credentials(h.ctx)
+    assert len([n for n in h.notices if "role chaining" in n]) == 1
+
+
+@pytest.mark.parametrize(
+    ("requested", "left", "expected"),
+    [(3600, 40000, 3600), (7200, 40000, 3600), (3600, 2000, 2000), (900, 100, 900)],
+)
+def test_role_duration(requested, left, expected):
+    assert refresh.role_duration(requested, left)[0] == expected
+
+
+def test_login_forces_a_new_session(tmp_path):
+    h = Harness(tmp_path, settings())
+    refresh.session_credentials(h.ctx)
+    refresh.session_credentials(h.ctx, force=True)
+    assert len(h.sts.session_calls) == 2
+    assert refresh.credentials(h.ctx).access_key_id == "ASIASESSION2"

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+
+from mfa_process.errors import KeyringError
+from mfa_process.store import HEAD_PREFIX, MemoryStore, SecretStore, classify_backend
+
+
+def test_short_values_are_one_item():
+    raw = MemoryStore()
+    store = SecretStore(raw)
+    store.set("k", "value")
+    assert raw.items == {"k": "value"}
+    assert store.get("k") == "value"
+
+
+def test_long_value_splits_and_fits_a_capped_backend():
+    raw = MemoryStore(limit=1280)
+    store = SecretStore(raw)
+    value = "T" * 4096 + "é"
+    store.set("k", value)
+    assert store.get("k") == value
+    assert raw.items["k"].startswith(HEAD_PREFIX)
+    assert all(len(v) <= 1280 for v in raw.items.values())
+    assert len(raw.items) == 1 + 5
+
+
+def test_rewrite_removes_old_parts_and_delete_removes_all():
+    raw = MemoryStore(limit=1280)
+    store = SecretStore(raw)
+    store.set("k", "a" * 3000)
+    store.set("k", "b" * 2500)
+    assert store.get("k") == "b" * 2500
+    assert len(raw.items) == 1 + 3
+    store.set("k", "short")
+    assert raw.items == {"k": "short"}
+    store.set("k", "c" * 2000)
+    store.delete("k")
+    assert raw.items == {}
+
+
+def test_missing_or_mismatched_part_is_a_miss():
+    raw = MemoryStore()
+    store = SecretStore(raw)
+    store.set("k", "x" * 2500)
+    part = next(name for name in raw.items if name != "k")
+    raw.items[part] = "y" * len(raw.items[part])
+    assert store.get("k") is None
+    del raw.items[part]
+    assert store.get("k") is None
+
+
+def test_value_that_looks_like_a_head_is_stored_as_parts():
+    store = SecretStore(MemoryStore())
+    store.set("k", HEAD_PREFIX + "abc:1:0")
+    assert store.get("k") == HEAD_PREFIX + "abc:1:0"
+
+
+def test_capped_backend_refuses_oversized_values_itself():
+    with pytest.raises(KeyringError):
+        MemoryStore(limit=10).set("k", "x" * 11)
+
+
+class Fake:
+    def __init__(self, backends=()):
+        self.backends = list(backends)
+
+
+def named(path: str) -> object:
+    module, _, name = path.rpartition(".")
+    cls = type(name, (), {})
+    cls.__module__ = module
+    return cls()
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("keyring.backends.SecretService.Keyring", "secure"),
+        ("keyring.backends.fail.Keyring", "none"),
+        ("keyring.backends.null.Keyring", "none"),
+        ("keyrings.alt.file.PlaintextKeyring", "plaintext"),
+        ("keyrings.cryptfile.cryptfile.CryptFileKeyring", "secure"),
+    ],
+)
+def test_classify_backend(path, kind):
+    assert classify_backend(named(path)) == kind
+
+
+def test_classify_chainer_by_members():
+    chainer = named("keyring.backends.chainer.ChainerBackend")
+    chainer.backends = [named("keyrings.alt.file.PlaintextKeyring")]
+    assert classify_backend(chainer) == "plaintext"
+    chainer.backends.append(named("keyring.backends.SecretService.Keyring"))
+    assert classify_backend(chainer) == "secure"
+    chainer.backends = []
+    assert classify_backend(chainer) == "none"
