@@ -252,7 +252,7 @@ class KeyringStore:
         if not fastkeyring.decide_for(self.env, self.remembered_backend()):
             return False, None
         try:
-            return True, fastkeyring.read(SERVICE, name)
+            return True, fastkeyring.read(SERVICE, name, env=self.env, timeout=KEYRING_TIMEOUT)
         except fastkeyring.FastReadUnavailable:
             return False, None
 
