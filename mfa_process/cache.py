@@ -11,14 +11,12 @@ entries exist and when they expire, with no secrets, for ``status`` and ``logout
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Optional
+from typing import Any, Final, NamedTuple
 
 from mfa_process.credentials import Credentials, format_expiration, parse_expiration
 
@@ -41,6 +39,8 @@ def session_key(profile: str, serial: str) -> str:
 
 def role_key(profile: str, serial: str, role_arn: str, session_name: str, external_id: str | None) -> str:
     """Cache key of one role's credentials assumed from that session (the external id only as a digest)."""
+    import hashlib
+
     ext = hashlib.sha256(external_id.encode()).hexdigest()[:12] if external_id else "-"
     fields = (profile, serial, role_arn, session_name, ext)
     return "|".join(("role", KEY_VERSION, *(_escape(f) for f in fields)))
@@ -72,8 +72,7 @@ def decode(value: str | None) -> Credentials | None:
         return None
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """What the index keeps of one cached entry: no secrets."""
 
     key: str
@@ -81,8 +80,8 @@ class IndexEntry:
     profile: str
     serial: str
     expiration: str
-    role_arn: Optional[str] = None  # noqa: UP045 - evaluated on Python 3.9
-    notice: Optional[str] = None  # noqa: UP045
+    role_arn: str | None = None
+    notice: str | None = None
 
     @property
     def expires(self) -> datetime:
@@ -111,7 +110,7 @@ def editing_index(state: Path) -> Iterator[dict[str, IndexEntry]]:
         yield entries
         doc: dict[str, Any] = {
             "version": 1,
-            "entries": {k: {f: v for f, v in asdict(e).items() if f != "key"} for k, e in entries.items()},
+            "entries": {k: {f: v for f, v in e._asdict().items() if f != "key"} for k, e in entries.items()},
         }
         private_dir(state)
         write_private(state / INDEX_NAME, json.dumps(doc, indent=1, sort_keys=True) + "\n")

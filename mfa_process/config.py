@@ -13,9 +13,8 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Optional
+from typing import Final, NamedTuple
 
 from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
 
@@ -114,8 +113,7 @@ def read_ini(path: Path) -> Profiles:
     return parse_ini(text, path)
 
 
-@dataclass(frozen=True)
-class AwsFiles:
+class AwsFiles(NamedTuple):
     """Profiles of both shared files, keyed by profile name (``[profile x]`` in config becomes ``x``)."""
 
     config_path: Path
@@ -154,29 +152,27 @@ def mentions_helper(command: str | None) -> bool:
     return bool(command) and ("mfa-process" in command or "mfa_process" in command)  # type: ignore[operator]
 
 
-@dataclass(frozen=True)
-class RoleSettings:
+class RoleSettings(NamedTuple):
     """What to assume with the MFA session."""
 
     role_arn: str
     session_name: str
-    external_id: Optional[str] = None  # noqa: UP045 - dataclass fields are evaluated on Python 3.9
+    external_id: str | None = None
     duration_seconds: int = ROLE_CHAINING_MAX
-    source_identity: Optional[str] = None  # noqa: UP045
+    source_identity: str | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything one run needs, resolved from flags, profiles and defaults."""
 
     profile: str
     mfa_serial: str
     duration_seconds: int = DEFAULT_DURATION
     refresh_margin: int = DEFAULT_REFRESH_MARGIN
-    region: Optional[str] = None  # noqa: UP045
-    role: Optional[RoleSettings] = None  # noqa: UP045
+    region: str | None = None
+    role: RoleSettings | None = None
     prompt: str = "auto"
-    token_command: Optional[str] = None  # noqa: UP045
+    token_command: str | None = None
     allow_insecure_keyring: bool = False
 
 

@@ -8,7 +8,6 @@ would let two processes hold "the" lock at once.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -25,6 +24,8 @@ DEFAULT_WAIT: Final = 300.0
 
 def lock_path(directory: Path, key: str) -> Path:
     """The lock file of a cache key: a hash, so profile names never become path components."""
+    import hashlib
+
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     return directory / f"{digest}.lock"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Final, Protocol
@@ -56,19 +55,30 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
 class Context:
     """What one run works with; every effect is injected so the flow is testable without mocks of mocks."""
 
-    settings: Settings
-    store: SecretStore
-    state: Path
-    ask: Callable[[str], str]
-    notify: Callable[[str], None]
-    sts_factory: Callable[[], StsLike]
-    now: Callable[[], datetime] = utcnow
-    lock_wait: float = lock.DEFAULT_WAIT
-    _sts: StsLike | None = None
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: SecretStore,
+        state: Path,
+        ask: Callable[[str], str],
+        notify: Callable[[str], None],
+        sts_factory: Callable[[], StsLike],
+        now: Callable[[], datetime] = utcnow,
+        lock_wait: float = lock.DEFAULT_WAIT,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.state = state
+        self.ask = ask
+        self.notify = notify
+        self.sts_factory = sts_factory
+        self.now = now
+        self.lock_wait = lock_wait
+        self._sts: StsLike | None = None
 
     @property
     def sts(self) -> StsLike:
@@ -215,6 +225,6 @@ def role_credentials(ctx: Context) -> Credentials:
             source_identity=role.source_identity,
         )
         if creds.expiration > session.expiration:
-            creds = replace(creds, expiration=session.expiration)
+            creds = creds._replace(expiration=session.expiration)
         save(ctx, key, creds, notice)
         return creds

@@ -9,8 +9,6 @@ checks the digest, so it sees the old value or the new one, never a mix.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Final, Protocol, TypeVar
@@ -64,6 +62,8 @@ class MemoryStore:
 
 
 def _digest(value: str) -> str:
+    import hashlib
+
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
@@ -105,6 +105,8 @@ class SecretStore:
         if len(value) <= self.part_size and not value.startswith(HEAD_PREFIX):
             self.raw.set(key, value)
         else:
+            import secrets
+
             gen = secrets.token_hex(4)
             chunks = [value[i : i + self.part_size] for i in range(0, len(value), self.part_size)]
             for i, chunk in enumerate(chunks):

@@ -190,7 +190,15 @@ def test_concurrent_threads_share_one_prompt(tmp_path):
     results: list[Credentials] = []
 
     def worker() -> None:
-        ctx = refresh.Context(**{**h.ctx.__dict__, "_sts": None})
+        ctx = refresh.Context(
+            settings=h.ctx.settings,
+            store=h.ctx.store,
+            state=h.ctx.state,
+            ask=slow_ask,
+            notify=h.notices.append,
+            sts_factory=h.ctx.sts_factory,
+            now=h.ctx.now,
+        )
         results.append(refresh.credentials(ctx))
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
