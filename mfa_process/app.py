@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from argparse import Namespace
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from mfa_process.config import AwsFiles, Settings, resolve_settings
 from mfa_process.errors import NoTerminalError
@@ -33,7 +32,7 @@ SETTING_FLAGS: Final = (
 )
 
 
-def load_settings(args: Namespace, env: Mapping[str, str]) -> tuple[Settings, AwsFiles]:
+def load_settings(args: Any, env: Mapping[str, str]) -> tuple[Settings, AwsFiles]:
     """Settings for this run from flags, the AWS config files and defaults."""
     flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
     files = AwsFiles.load(env)

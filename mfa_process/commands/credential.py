@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from argparse import Namespace
 from collections.abc import Mapping
+from typing import Any
 
 from mfa_process.app import load_settings, make_context
 from mfa_process.config import NESTED_MARKER
@@ -13,7 +13,7 @@ from mfa_process.redact import register
 from mfa_process.refresh import credentials
 
 
-def run_credential(args: Namespace, env: Mapping[str, str]) -> int:
+def run_credential(args: Any, env: Mapping[str, str]) -> int:
     """Serve or refresh the credentials and print them."""
     if env.get(NESTED_MARKER):
         raise RecursionConfigError(
