@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Run a command inside a private D-Bus session whose Secret Service is an unlocked gnome-keyring,
+# so that python-keyring's SecretService backend works headless (no GUI prompt, no desktop).
+#
+#   scripts/keyring-session.sh COMMAND [ARG...]
+#
+# The keyring lives in a temporary directory that is removed afterwards; the user's own keyrings
+# and desktop session are never touched. KEYRING_PASSWORD sets the password of the throwaway
+# "login" keyring (default: "test").
+set -euo pipefail
+
+if [[ $# -eq 0 ]]; then
+    echo "usage: $0 COMMAND [ARG...]" >&2
+    exit 2
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Step 1: a private session bus. The marker tells the re-executed script that it is inside it.
+if [[ "${MFA_PROCESS_KEYRING_SESSION:-}" != "$$" ]]; then
+    for tool in dbus-run-session gnome-keyring-daemon; do
+        command -v "$tool" >/dev/null || { echo "$0: $tool not found (run scripts/deps.sh)" >&2; exit 127; }
+    done
+    # dbus-run-session execs bash, which keeps the PID: the marker matches only in that process.
+    exec dbus-run-session -- bash -c 'export MFA_PROCESS_KEYRING_SESSION=$$; exec bash "$0" "$@"' \
+        "${BASH_SOURCE[0]}" "$@"
+fi
+unset MFA_PROCESS_KEYRING_SESSION
+
+# Step 2: gnome-keyring's secrets component with a fresh "login" keyring. Given a password on
+# stdin and no keyring on disk, `--unlock` creates "login", unlocked, and gnome-keyring makes it
+# the "default" alias; keyring.set_password then needs no prompt. The daemon keeps its files under
+# XDG_DATA_HOME, which is set for it alone so that the command's own environment is unchanged.
+keyring_dir="$(mktemp -d "${TMPDIR:-/tmp}/keyring-session.XXXXXX")"
+cleanup() {
+    if [[ -n "${daemon_pid:-}" ]]; then
+        kill "$daemon_pid" 2>/dev/null || true
+    fi
+    rm -rf "$keyring_dir"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+mkdir -m 700 "$keyring_dir/data" "$keyring_dir/run"
+
+daemon_env="$(printf '%s' "${KEYRING_PASSWORD:-test}" |
+    XDG_DATA_HOME="$keyring_dir/data" XDG_RUNTIME_DIR="$keyring_dir/run" \
+        timeout 20 gnome-keyring-daemon --unlock --components=secrets)" || {
+    echo "$0: gnome-keyring-daemon --unlock failed" >&2
+    exit 1
+}
+# It prints nothing or VAR=value lines (e.g. GNOME_KEYRING_CONTROL); export whatever it gives.
+while IFS='=' read -r name value; do
+    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] && export "$name=$value"
+done <<<"$daemon_env"
+
+# The daemon forks into the background; wait until it owns the Secret Service name.
+bus_call() {
+    timeout 5 dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        "org.freedesktop.DBus.$1" string:org.freedesktop.secrets 2>/dev/null
+}
+for _ in $(seq 100); do
+    bus_call NameHasOwner | grep -q 'boolean true' && break
+    sleep 0.1
+done
+daemon_pid="$(bus_call GetConnectionUnixProcessID | awk '/uint32/ {print $2}' || true)"
+
+# Step 3: prove that a secret can be written and read back without a prompt.
+python="$root/.venv/bin/python"
+[[ -x "$python" ]] || python=python3
+if ! timeout 20 "$python" - <<'EOF'; then
+import sys
+
+try:
+    import keyring
+    from keyring.backends.SecretService import Keyring
+except ImportError:
+    sys.exit(0)  # keyring not installed yet: nothing to check
+
+backend = Keyring()
+backend.set_password("mfa-process-selftest", "probe", "ok")
+value = backend.get_password("mfa-process-selftest", "probe")
+backend.delete_password("mfa-process-selftest", "probe")
+if value != "ok":
+    sys.exit(f"keyring round trip returned {value!r}")
+EOF
+    echo "$0: the Secret Service is not usable (gnome-keyring did not unlock)" >&2
+    exit 1
+fi
+
+# Not exec: the trap must remove the keyring once the command is done.
+status=0
+"$@" || status=$?
+exit "$status"

@@ -1,0 +1,1 @@
+"""Integration tests: real clients against moto through the STS proxy."""
