@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from mfa_process.config import AwsFiles, Settings, resolve_settings
-from mfa_process.errors import NoTerminalError
+from mfa_process.errors import ConfigError, NoTerminalError
 from mfa_process.paths import state_dir
 from mfa_process.redact import redact, register
 from mfa_process.refresh import Context, StsLike
@@ -76,6 +76,16 @@ def has_file_keys(files: AwsFiles, profile: str) -> bool:
     return any("aws_access_key_id" in section.get(profile, {}) for section in (files.credentials, files.config))
 
 
+#: Profile keys through which botocore finds credentials other than a key pair in the file.
+OTHER_CREDENTIAL_KEYS: Final = ("credential_process", "sso_session", "sso_start_url", "credential_source", "role_arn")
+
+
+def has_other_credentials(files: AwsFiles, profile: str) -> bool:
+    """Whether botocore could find keys for *profile* some other way (a process, SSO, a role)."""
+    values = {**files.credentials.get(profile, {}), **files.config.get(profile, {})}
+    return any(key in values for key in OTHER_CREDENTIAL_KEYS)
+
+
 def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) -> Context:
     """Everything the refresh flow needs, with the expensive parts created only when first used."""
     state = state_dir(env)
@@ -90,6 +100,11 @@ def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) ->
             keys = load_keys(store, settings.profile)
             if keys is not None:
                 register(keys[1])
+            elif not has_other_credentials(files, settings.profile):
+                raise ConfigError(
+                    f"profile '{settings.profile}' has no access keys in {files.credentials_path} or the keyring; "
+                    f"add them there or run `mfa-process store-keys --profile {settings.profile}`"
+                )
         return SourceSession(settings.profile, region=settings.region, keys=keys)
 
     return Context(

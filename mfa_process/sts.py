@@ -1,4 +1,4 @@
-"""AWS STS calls; the only module that imports boto3 or botocore.
+"""AWS calls (STS, and the few IAM calls of `setup` and `policy`); the only module that imports boto3 or botocore.
 
 Long-term keys come from the SOURCE profile through an explicit ``boto3.Session(profile_name=...)`` so stray
 ``AWS_ACCESS_KEY_ID`` variables never win, and everything boto3 honours for that profile keeps working:
@@ -183,3 +183,42 @@ class SourceSession:
         except Exception as exc:
             raise _translate(exc, profile=self.profile, action=f"AssumeRole {role_arn}", client=client) from None
         return _from_response(doc, account_id_from_arn(role_arn))
+
+    def mfa_devices(self) -> list[str]:
+        """Serial numbers of the caller's own MFA devices (``iam:GetUser`` + ``iam:ListMFADevices``).
+
+        Both are allowed without MFA under AWS's force-MFA policy; ``sts:GetCallerIdentity`` is not.
+        """
+        client = self._iam_client()
+        try:
+            user = client.get_user()["User"]["UserName"]
+            devices = client.list_mfa_devices(UserName=user)["MFADevices"]
+        except Exception as exc:
+            raise _translate(exc, profile=self.profile, action="ListMFADevices", client=client) from None
+        return [str(d["SerialNumber"]) for d in devices]
+
+    def _iam_client(self) -> Any:
+        session = self._boto_session()
+        kwargs: dict[str, Any] = {"config": _config(3)}
+        if self.region:
+            kwargs["region_name"] = self.region
+        try:
+            return session.client("iam", **kwargs)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise _translate(exc, profile=self.profile, action="creating the IAM client", client=None) from None
+
+    def caller_arn(self, creds: Credentials) -> str:
+        """``sts:GetCallerIdentity`` with *creds* (the MFA session): proves the whole chain works."""
+        client = self._client(creds)
+        try:
+            return str(client.get_caller_identity()["Arn"])
+        except Exception as exc:
+            raise _translate(exc, profile=self.profile, action="GetCallerIdentity", client=client) from None
+
+
+def iam_client(profile: str) -> Any:
+    """An IAM client for an administrator's *profile* (``policy --create``)."""
+    try:
+        return boto3.Session(profile_name=profile).client("iam", config=_config(3))
+    except botocore.exceptions.BotoCoreError as exc:
+        raise _translate(exc, profile=profile, action="creating the IAM client", client=None) from None
