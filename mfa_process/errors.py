@@ -24,6 +24,12 @@ class UsageError(MfaProcessError, ValueError):
     exit_code: ClassVar[int] = 2
 
 
+class CommandNotFound(UsageError):
+    """``exec`` was given a command that does not exist or cannot be run."""
+
+    exit_code: ClassVar[int] = 127
+
+
 class ConfigError(MfaProcessError):
     """``~/.aws/config`` or ``~/.aws/credentials`` is missing something, unreadable or unparsable."""
 

@@ -10,7 +10,7 @@ from typing import Callable, Final
 
 from mfa_process.app import load_settings, make_context
 from mfa_process.config import NESTED_MARKER
-from mfa_process.errors import UsageError
+from mfa_process.errors import CommandNotFound, UsageError
 from mfa_process.redact import register
 from mfa_process.refresh import credentials
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         os.execvpe(command[0], command, environment)  # noqa: S606 - running the user's command is the job
     except FileNotFoundError:
-        raise UsageError(f"command not found: {command[0]}") from None
+        raise CommandNotFound(f"command not found: {command[0]}") from None
     except PermissionError:
-        raise UsageError(f"command not executable: {command[0]}") from None
+        raise CommandNotFound(f"command not executable: {command[0]}") from None
     return 127  # pragma: no cover - execvpe does not return
