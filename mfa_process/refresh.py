@@ -27,8 +27,11 @@ from mfa_process.store import SecretStore
 
 #: How many codes a user may enter (AWS rejected each) before giving up.
 CODE_TRIES: Final = 3
-#: A role session must be able to live at least this long beyond the refresh margin (AssumeRole's minimum).
+#: AssumeRole's smallest DurationSeconds.
 MIN_ROLE_SECONDS: Final = 900
+#: Role credentials are capped at the session's expiry, so the session must outlive the refresh margin by
+#: at least this much for a role assumed from it to be served at all; otherwise a new session comes first.
+ROLE_MIN_USEFUL: Final = 60
 
 
 class StsLike(Protocol):
@@ -211,7 +214,7 @@ def role_credentials(ctx: Context) -> Credentials:
         cached = load(ctx, key)
         if cache.is_fresh(cached, ctx.now(), s.refresh_margin):
             return cached  # type: ignore[return-value]
-        session = session_credentials(ctx, min_left=s.refresh_margin + MIN_ROLE_SECONDS)
+        session = session_credentials(ctx, min_left=s.refresh_margin + ROLE_MIN_USEFUL)
         duration, notice = role_duration(role.duration_seconds, session.seconds_left(ctx.now()))
         previous = cache.read_index(ctx.state).get(key)
         if notice and (previous is None or previous.notice != notice):

@@ -69,6 +69,11 @@ def _translate(  # noqa: PLR0911 - one branch per kind of failure reads best
             return StsError(
                 f"{action} failed: {hint}; fix the key in ~/.aws/credentials or run `mfa-process store-keys`"
             )
+        if code == "AccessDenied" and action.startswith("AssumeRole"):
+            return StsError(
+                f"{action} failed: AccessDenied: {message[:300]}; check that the role's trust policy allows your "
+                "user (with MFA) and the external id, if it needs one"
+            )
         if code == "AccessDenied" and action == "GetSessionToken" and "MultiFactorAuthentication" in message:
             return MfaCodeRejected("AWS rejected the MFA code (wrong, expired or already used)")
         return StsError(f"{action} failed: {code}: {message[:300]}")

@@ -267,3 +267,15 @@ def test_login_forces_a_new_session(tmp_path):
     refresh.session_credentials(h.ctx, force=True)
     assert len(h.sts.session_calls) == 2
     assert refresh.credentials(h.ctx).access_key_id == "ASIASESSION2"
+
+
+def test_role_needs_the_session_to_outlive_the_margin_a_little(tmp_path):
+    h = Harness(tmp_path, settings(duration_seconds=3600, role=RoleSettings(ROLE, "alice")))
+    refresh.session_credentials(h.ctx)
+    h.advance(seconds=3600 - 900 - refresh.ROLE_MIN_USEFUL - 1)
+    refresh.credentials(h.ctx)
+    assert len(h.asked) == 1  # 61 s beyond the margin: the role is assumed from the cached session
+    h.raw.items.pop(next(k for k in h.raw.items if k.startswith("role|")))
+    h.advance(seconds=2)
+    refresh.credentials(h.ctx)
+    assert len(h.asked) == 2  # 59 s beyond: a new session first
