@@ -69,6 +69,15 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]] || ! .venv/bin/python 
     echo "$want" >"$stamp"
 fi
 
+# keyrings.alt stays out of the venv: with a second viable backend keyring picks its chainer, which is not
+# what users of a desktop keyring get. The plain-text-backend tests add this directory to PYTHONPATH.
+extras=.venv/extras/keyrings-alt
+if [[ ! -d "$extras/keyrings/alt" ]]; then
+    log "pip install --target $extras keyrings.alt"
+    quiet .venv/bin/python -m pip install --disable-pip-version-check --no-deps --target "$extras" \
+        'keyrings.alt>=5' 'jaraco.classes' 'jaraco.context' 'jaraco.functools' 'more-itertools'
+fi
+
 # --- Node packages for the JavaScript SDK tests --------------------------------------------------
 js=tests/js
 js_stamp="$js/node_modules/.deps-stamp"

@@ -181,6 +181,8 @@ class StsProxy:
         self.expiration: dt.datetime | dt.timedelta | None = None
         self.expected_serial: str | None = None
         self.unique_credentials = unique_credentials
+        #: When set, each unique session token is padded to this many characters (real tokens vary in size).
+        self.session_token_length: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -349,6 +351,7 @@ class StsProxy:
         self.hang_actions = frozenset({"GetSessionToken"})
         self.expiration = None
         self.expected_serial = None
+        self.session_token_length = None
 
     def _release_hangs(self) -> None:
         with self._wake:
@@ -443,7 +446,11 @@ class StsProxy:
                 "SecretAccessKey",
                 _random_string(string.ascii_letters + string.digits + "+/", 40),
             )
-            text = _replace_element(text, "SessionToken", "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(96))
+            token = "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(96)
+            if self.session_token_length:
+                filler = _random_string(string.ascii_letters + string.digits, self.session_token_length)
+                token = (token + filler)[: self.session_token_length]
+            text = _replace_element(text, "SessionToken", token)
         expiration = self.expiration
         if isinstance(expiration, dt.timedelta):
             expiration = dt.datetime.now(dt.timezone.utc) + expiration
