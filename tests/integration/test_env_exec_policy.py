@@ -34,9 +34,15 @@ def login(home: AwsHome, sts_proxy) -> None:
 def run(home: AwsHome, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run with no terminal; *env* replaces the home's environment."""
     return subprocess.run(
-        args, env=env or home.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-        start_new_session=True, check=False,
-    )  # fmt: skip
+        args,
+        env=env or home.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("shell", ["sh", "fish"])
@@ -48,11 +54,7 @@ def test_env_output_evaluated_by_a_real_shell(sts_proxy, aws_home, shell):
     issued = sts_proxy.issued[-1]
     env_out = run(aws_home, [MFA, "env", "--profile", "source", "--shell", shell])
     assert env_out.returncode == 0, env_out.stderr
-    script = env_out.stdout + (
-        '\necho "$AWS_ACCESS_KEY_ID|$AWS_SESSION_TOKEN|$AWS_CREDENTIAL_EXPIRATION"\n'
-        if shell == "sh"
-        else '\necho "$AWS_ACCESS_KEY_ID|$AWS_SESSION_TOKEN|$AWS_CREDENTIAL_EXPIRATION"\n'
-    )
+    script = env_out.stdout + '\necho "$AWS_ACCESS_KEY_ID|$AWS_SESSION_TOKEN|$AWS_CREDENTIAL_EXPIRATION"\n'
     shell_run = subprocess.run([program, "-c", script], capture_output=True, text=True, timeout=30, check=False)
     assert shell_run.returncode == 0, shell_run.stderr
     key_id, token, expiration = shell_run.stdout.strip().split("|")
@@ -92,17 +94,32 @@ def test_exec_passes_variables_exit_code_and_removes_profile_vars(sts_proxy, aws
 def test_exec_signals_reach_the_command(sts_proxy, aws_home):
     login(aws_home, sts_proxy)
     proc = subprocess.Popen(
-        [MFA, "exec", "--profile", "source", "--", "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done"],
-        env=aws_home.env, stdout=subprocess.PIPE, text=True, start_new_session=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            MFA,
+            "exec",
+            "--profile",
+            "source",
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+        env=aws_home.env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 42
     killed = subprocess.Popen(
         [MFA, "exec", "--profile", "source", "--", "sleep", "30"],
-        env=aws_home.env, start_new_session=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=aws_home.env,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     killed.send_signal(signal.SIGINT)
     assert killed.wait(10) == -signal.SIGINT
@@ -117,9 +134,12 @@ def test_exec_unknown_command_is_one_line(sts_proxy, aws_home):
 
 def test_policy_create_and_attach_twice(sts_proxy, aws_home, moto_server):
     iam = boto3.client(
-        "iam", endpoint_url=moto_server.url, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="y",
-    )  # fmt: skip
+        "iam",
+        endpoint_url=moto_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
     iam.create_group(GroupName="developers")
     aws_home.credentials_path.write_text(
         aws_home.credentials_path.read_text()

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -139,6 +140,30 @@ def test_service_and_username_must_both_match(kr: Any, user: str) -> None:
     for service, username in [(SERVICE + "-other", user), (SERVICE, user + "x"), (SERVICE, user[:-1])]:
         assert fastkeyring.read(service, username) is None
         assert kr.get_password(service, username) is None
+
+
+def test_address_list_falls_through_to_the_bus(kr: Any, user: str) -> None:
+    """Unusable entries of ``DBUS_SESSION_BUS_ADDRESS`` are skipped, in order, until one connects."""
+    kr.set_password(SERVICE, user, "v")
+    bus = os.environ["DBUS_SESSION_BUS_ADDRESS"]
+    address = f"tcp:host=localhost,port=1;unix:path=/nonexistent/mfa-process/bus;unix:tmpdir=/tmp;{bus}"
+    assert fastkeyring.read(SERVICE, user, env={"DBUS_SESSION_BUS_ADDRESS": address}) == "v"
+
+
+def test_a_read_in_a_fresh_process_stays_light(kr: Any, user: str) -> None:
+    """A read loads the small D-Bus client, not jeepney, socket, struct, typing, enum or re."""
+    kr.set_password(SERVICE, user, "v")
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from mfa_process import fastkeyring\n"
+        f"assert fastkeyring.read({SERVICE!r}, {user!r}) == 'v'\n"
+        "print(*sorted(set(sys.modules) - before))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert set(out.stdout.split()) <= {"mfa_process", "mfa_process.fastkeyring", "mfa_process.dbus", "errno", "_socket"}
 
 
 def test_several_reads_share_one_connection(kr: Any, user: str) -> None:
@@ -323,7 +348,7 @@ BARE_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus C
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:dir={dir}</listen>
+  <listen>{listen}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -334,15 +359,19 @@ BARE_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus C
 """
 
 
-@pytest.fixture
-def bare_bus() -> Iterator[str]:
-    """A private bus with no services (none activatable either); yields its address."""
+@pytest.fixture(params=["path", "abstract"])
+def bare_bus(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A private bus with no services (none activatable either), on a socket file or, on Linux, an abstract
+    socket; yields its address."""
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
         _unavailable_here("dbus-daemon is not installed")
+    if request.param == "abstract" and not sys.platform.startswith("linux"):
+        pytest.skip("abstract sockets are Linux-only")
     directory = Path(tempfile.mkdtemp(prefix="fkbus"))
+    listen = f"unix:dir={directory}" if request.param == "path" else f"unix:abstract=mfa-process-{uuid.uuid4().hex}"
     config = directory / "bus.conf"
-    config.write_text(BARE_BUS_CONFIG.format(dir=directory), encoding="utf-8")
+    config.write_text(BARE_BUS_CONFIG.format(listen=listen), encoding="utf-8")
     proc = subprocess.Popen(
         [str(daemon), f"--config-file={config}", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE,
@@ -351,7 +380,7 @@ def bare_bus() -> Iterator[str]:
     try:
         assert proc.stdout is not None
         address = proc.stdout.readline().strip()
-        assert address.startswith("unix:"), address
+        assert address.startswith(f"unix:{request.param}="), address
         yield address
     finally:
         proc.terminate()

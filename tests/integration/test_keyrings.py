@@ -21,9 +21,15 @@ ALT = Path(VENV_BIN).parent / "extras" / "keyrings-alt"
 
 def no_tty(home: AwsHome, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, env={**home.env, **env}, capture_output=True, text=True, timeout=60, start_new_session=True,
-        stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        args,
+        env={**home.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def login(home: AwsHome, sts_proxy, *extra: str, **env: str) -> str:

@@ -21,9 +21,15 @@ MFA = str(VENV_BIN / "mfa-process")
 
 def no_tty(home: AwsHome, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, env={**home.env, **env}, capture_output=True, text=True, timeout=60, start_new_session=True,
-        stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        args,
+        env={**home.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def totp_command(secret: str) -> str:

@@ -26,9 +26,15 @@ def spawn(home: AwsHome, *args: str) -> pexpect.spawn:
 
 def no_tty(home: AwsHome, args: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, env=home.env, capture_output=True, text=True, timeout=90, start_new_session=True,
-        stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        args,
+        env=home.env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def test_setup_from_nothing_then_aws_works_without_prompt(sts_proxy, aws_home_factory):
@@ -86,9 +92,12 @@ def test_setup_with_no_device_says_how_to_register_one(sts_proxy, aws_home, moto
     import boto3
 
     iam = boto3.client(
-        "iam", endpoint_url=moto_server.url, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="y",
-    )  # fmt: skip
+        "iam",
+        endpoint_url=moto_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
     iam.deactivate_mfa_device(UserName="alice", SerialNumber=sts_proxy.mfa_serial)
     result = no_tty(aws_home, [MFA, "setup", "source", "--yes"])
     assert result.returncode == 3
