@@ -148,3 +148,39 @@ def test_keys_missing_in_file_and_keyring_is_a_clear_error_before_any_prompt(sts
     assert child.exitstatus == 3
     assert "MFA code" not in screen
     assert "profile 'source' has no access keys" in screen and "mfa-process store-keys" in screen
+
+
+def test_setup_lets_the_user_choose_among_several_devices(sts_proxy, aws_home, moto_server):
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=moto_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-phone")["VirtualMFADevice"]
+    iam.enable_mfa_device(
+        UserName="alice",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
+    seed = device["Base32StringSeed"]
+    sts_proxy.set_secret(seed.decode() if isinstance(seed, bytes) else seed)
+    sts_proxy.expected_serial = device["SerialNumber"]
+    child = spawn(aws_home, "setup", "source", "--yes")
+    child.expect("several MFA devices")
+    child.expect(r"choose 1-2")
+    listed = [line.strip() for line in child.logfile_read.getvalue().splitlines() if ") arn:" in line]
+    assert len(listed) == 2
+    [choice] = [line.split(")")[0] for line in listed if line.endswith(device["SerialNumber"])]
+    child.sendline(choice)
+    child.expect("MFA code for " + device["SerialNumber"])
+    child.sendline(sts_proxy.wait_for_fresh_code())
+    child.expect("verified")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    assert f"mfa_serial = {device['SerialNumber']}" in aws_home.config_path.read_text()
