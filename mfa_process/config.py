@@ -259,6 +259,12 @@ def resolve_settings(
         _lookup("duration_seconds", flags, layers) or DEFAULT_DURATION, "--duration-seconds", *DURATION_RANGE
     )
     margin_value = _lookup("refresh_margin", flags, layers)
+    if margin_value is None and duration <= DEFAULT_REFRESH_MARGIN:
+        raise UsageError(
+            f"--duration-seconds (duration_seconds) {duration} is not longer than the refresh margin "
+            f"({DEFAULT_REFRESH_MARGIN} s, botocore's refresh window), so the session would be renewed at once; "
+            "use a longer session, e.g. 3600, or set --refresh-margin"
+        )
     margin = parse_int(
         DEFAULT_REFRESH_MARGIN if margin_value is None else margin_value,
         "--refresh-margin",

@@ -23,7 +23,7 @@ PROMPTS: Final = ("auto", "terminal", "dialog", "command")
 SESSION_OPTIONS: Final = (
     Option(("--profile", "-p"), "profile", "", "profile that holds the long-term access keys (and usually mfa_serial)", "SOURCE"),
     Option(("--serial-number",), "mfa_serial", "session", "MFA device ARN or serial (default: mfa_serial of the profile)", "ARN"),
-    Option(("--duration-seconds",), "duration_seconds", "session", "MFA session length, 900..129600 (default 43200)", "N"),
+    Option(("--duration-seconds",), "duration_seconds", "session", "MFA session length, 900..129600 (default 43200); usable for this minus the refresh margin", "N"),
     Option(("--refresh-margin",), "refresh_margin", "session", "refresh when less than this is left (default 900, botocore's window)", "SECONDS"),
     Option(("--region",), "region", "session", "region of the STS endpoint (default: AWS_REGION, then the profile's)", "REGION"),
     Option(("--config-profile",), "config_profile", "session", "also read options from [profile NAME] (flags still win)", "NAME"),

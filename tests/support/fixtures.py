@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,15 @@ def aws_home_factory(tmp_path_factory: pytest.TempPathFactory, sts_proxy: MfaSts
 def aws_home(aws_home_factory: Callable[..., AwsHome]) -> AwsHome:
     """A HOME whose profile ``source`` holds alice's long-term keys (credentials) and MFA serial (config)."""
     return aws_home_factory()
+
+
+@pytest.fixture(autouse=True)
+def _close_terminals() -> Iterator[None]:
+    """Kill what a test left running on a pseudo-terminal (a failed expect leaves its child alive)."""
+    yield
+    clients = sys.modules.get("tests.support.clients")  # loaded only by tests that spawn clients
+    if clients is not None:
+        clients.close_children()
 
 
 # -- versions of the clients the tests ran ------------------------------------------------------

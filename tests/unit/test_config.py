@@ -162,3 +162,20 @@ def test_read_ini_missing_bad_encoding_and_paths(tmp_path):
 def test_nested_values_and_default_section_parse():
     profiles = files("[default]\nregion = us-east-1\ns3 =\n    max_concurrent_requests = 10\n", "")
     assert profiles.config["default"]["region"] == "us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("kw", "config"),
+    [
+        ({"duration_seconds": "900"}, BASE_CONFIG),
+        ({}, BASE_CONFIG.replace("region = ap-northeast-1", "region = ap-northeast-1\nduration_seconds = 900")),
+    ],
+)
+def test_shortest_session_without_a_margin_is_blamed_on_the_duration(kw, config):
+    """900 s is AWS's minimum and inside the documented range; with the default 900 s margin such a session
+    could never be served, and the message must name the option that was set, not --refresh-margin."""
+    with pytest.raises(UsageError) as info:
+        resolve_settings(flags(**kw), files(config, BASE_CREDS), env={})
+    message = str(info.value)
+    assert "--duration-seconds" in message or "duration_seconds" in message, message
+    assert "refresh margin" in message or "--refresh-margin" in message, message
