@@ -199,6 +199,15 @@ def _lookup(key: str, flags: Mapping[str, object], layers: list[tuple[str, dict[
     return None
 
 
+def _or(value: str | None, default: int) -> str | int:
+    """*value* unless it is absent; an empty flag value stays empty so that it is refused, not defaulted."""
+    return default if value is None else value
+
+
+#: Flags that only mean something together with a role ARN.
+ROLE_FLAGS: Final = ("role_session_name", "external_id", "role_duration_seconds", "source_identity")
+
+
 def check_profiles(files: AwsFiles, source: str, config_profile: str | None) -> None:
     """Refuse configurations that cannot work: unknown profiles, recursion, keys botocore would act on."""
     if not files.has_profile(source):
@@ -256,7 +265,7 @@ def resolve_settings(
         )
     serial = str(serial)
     duration = parse_int(
-        _lookup("duration_seconds", flags, layers) or DEFAULT_DURATION, "--duration-seconds", *DURATION_RANGE
+        _or(_lookup("duration_seconds", flags, layers), DEFAULT_DURATION), "--duration-seconds", *DURATION_RANGE
     )
     margin_value = _lookup("refresh_margin", flags, layers)
     if margin_value is None and duration <= DEFAULT_REFRESH_MARGIN:
@@ -279,11 +288,16 @@ def resolve_settings(
     role_arn = _lookup("role_arn", flags, [(n, v) for n, v in layers if n != source])
     source_role = files.profile(source).get(PREFIX + "role_arn")
     role_arn = role_arn or source_role
+    if not role_arn:
+        given = [name for name in ROLE_FLAGS if flags.get(name) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UsageError(f"{flag} needs --role-arn (or mfa_process_role_arn in the profile)")
     if role_arn:
         role_arn = str(role_arn)
         check_role_arn(role_arn)
         role_duration = parse_int(
-            _lookup("role_duration_seconds", flags, layers) or ROLE_CHAINING_MAX,
+            _or(_lookup("role_duration_seconds", flags, layers), ROLE_CHAINING_MAX),
             "--role-duration-seconds",
             *ROLE_DURATION_RANGE,
         )

@@ -41,7 +41,7 @@ def held(
     """Hold the lock for *key*; call *on_wait* once if another process holds it first."""
     import filelock
 
-    path = lock_path(private_dir(directory / "locks"), key)
+    path = lock_path(private_dir(private_dir(directory) / "locks"), key)
     try:
         info = os.lstat(path)
     except FileNotFoundError:

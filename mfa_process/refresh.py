@@ -23,6 +23,7 @@ from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
 from mfa_process.credentials import Credentials
 from mfa_process.errors import KeyringError, KeyringUnavailable, LockError, MfaCodeRejected, PromptError
+from mfa_process.redact import register
 from mfa_process.store import SecretStore
 
 #: How many codes a user may enter (AWS rejected each) before giving up.
@@ -36,6 +37,9 @@ ROLE_MIN_USEFUL: Final = 60
 
 class StsLike(Protocol):
     """The two STS calls the flow needs (implemented by :class:`mfa_process.sts.SourceSession`)."""
+
+    def prepare(self) -> None:
+        """Create what the long-term-key call needs, so configuration errors surface before a prompt."""
 
     def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
         """Exchange a code for an MFA session."""
@@ -82,6 +86,8 @@ class Context:
         self.now = now
         self.lock_wait = lock_wait
         self._sts: StsLike | None = None
+        #: Set once a cache read failed, so the user is told once per run.
+        self.read_failed = False
 
     @property
     def sts(self) -> StsLike:
@@ -94,12 +100,17 @@ class Context:
 def load(ctx: Context, key: str) -> Credentials | None:
     """The cached credentials under *key*; an unreadable or corrupt entry is a miss (fatal keyring states aside)."""
     try:
-        return cache.decode(ctx.store.get(key))
+        creds = cache.decode(ctx.store.get(key))
     except KeyringUnavailable:
         raise
     except KeyringError as exc:
-        ctx.notify(f"mfa-process: cannot read the cache ({exc}); asking AWS instead")
+        if not ctx.read_failed:
+            ctx.notify(f"mfa-process: cannot read the cache ({exc}); asking AWS instead")
+        ctx.read_failed = True
         return None
+    if creds is not None:
+        register(*creds.secrets())
+    return creds
 
 
 def save(ctx: Context, key: str, creds: Credentials, notice: str | None = None) -> None:
@@ -158,6 +169,7 @@ def new_session(ctx: Context) -> Credentials:
 
     s = ctx.settings
     sts = ctx.sts
+    sts.prepare()  # a broken profile, region or endpoint fails here, before the user types a code
     message = f"MFA code for {s.mfa_serial} (profile {s.profile}): "
     for attempt in range(1, CODE_TRIES + 1):
         code = ctx.ask(message)
@@ -174,6 +186,7 @@ def new_session(ctx: Context) -> Credentials:
                 break
             ctx.notify(f"mfa-process: AWS rejected that code for {s.mfa_serial}; wait for the next code and try again")
             continue
+        register(*creds.secrets())
         usedcodes.remember(records, s.mfa_serial, code, time.time())
         with contextlib.suppress(LockError, OSError):  # only an aid against typing a code twice
             usedcodes.save(ctx.state, records)
@@ -227,6 +240,7 @@ def role_credentials(ctx: Context) -> Credentials:
             external_id=role.external_id,
             source_identity=role.source_identity,
         )
+        register(*creds.secrets())
         if creds.expiration > session.expiration:
             creds = creds._replace(expiration=session.expiration)
         save(ctx, key, creds, notice)

@@ -83,6 +83,15 @@ class SecretStore:
         except ValueError:
             return []
 
+    def _old_parts(self, key: str) -> list[str]:
+        """Parts of the value stored now; an unreadable head (corrupt, not UTF-8) has none to clean up."""
+        try:
+            return self._parts_of(self.raw.get(key))
+        except KeyringUnavailable:
+            raise
+        except KeyringError:
+            return []
+
     def get(self, key: str) -> str | None:
         """The value under *key*; None when absent or when its parts do not add up."""
         head = self.raw.get(key)
@@ -101,7 +110,7 @@ class SecretStore:
 
     def set(self, key: str, value: str) -> None:
         """Store *value*, publishing a multi-part value only once all its parts are written."""
-        old = self._parts_of(self.raw.get(key))
+        old = self._old_parts(key)
         if len(value) <= self.part_size and not value.startswith(HEAD_PREFIX):
             self.raw.set(key, value)
         else:
@@ -117,7 +126,7 @@ class SecretStore:
 
     def delete(self, key: str) -> None:
         """Remove *key* and any parts it has."""
-        for suffix in self._parts_of(self.raw.get(key)):
+        for suffix in self._old_parts(key):
             self.raw.delete(key + suffix)
         self.raw.delete(key)
 

@@ -18,7 +18,14 @@ from botocore.config import Config
 
 from mfa_process.config import NESTED_MARKER
 from mfa_process.credentials import Credentials, account_id_from_arn
-from mfa_process.errors import ConfigError, MfaCodeRejected, RecursionConfigError, StsError, StsUnreachable
+from mfa_process.errors import (
+    ConfigError,
+    MfaCodeRejected,
+    RecursionConfigError,
+    StsError,
+    StsUnreachable,
+    UsageError,
+)
 
 CONNECT_TIMEOUT: Final = 5
 READ_TIMEOUT: Final = 15
@@ -58,7 +65,7 @@ def _endpoint_of(client: Any) -> str:
 
 def _translate(  # noqa: PLR0911 - one branch per kind of failure reads best
     exc: Exception, *, profile: str, action: str, client: Any
-) -> StsError | ConfigError:
+) -> StsError | ConfigError | UsageError:
     """Turn a botocore exception into one of ours, with a message that says what to do."""
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
@@ -84,6 +91,10 @@ def _translate(  # noqa: PLR0911 - one branch per kind of failure reads best
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return StsUnreachable(
             f"cannot reach {_endpoint_of(client)} for {action}; check your network, proxy or AWS_ENDPOINT_URL"
+        )
+    if isinstance(exc, botocore.exceptions.InvalidRegionError):
+        return UsageError(
+            f"{str(exc)[:200]}; check --region, AWS_REGION, AWS_DEFAULT_REGION and the region of profile '{profile}'"
         )
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return ConfigError(
@@ -111,6 +122,7 @@ class SourceSession:
         self.region = region
         self.keys = keys
         self._session: Any = None
+        self._long_term: Any = None
 
     def _boto_session(self) -> Any:
         if self._session is None:
@@ -153,9 +165,15 @@ class SourceSession:
             if creds is None:
                 os.environ.pop(NESTED_MARKER, None)
 
+    def prepare(self) -> None:
+        """Create the long-term-key client now: profile, key, region and endpoint errors show before a prompt."""
+        if self._long_term is None:
+            self._long_term = self._client()
+
     def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
         """``GetSessionToken`` with the long-term keys; the one call allowed before MFA."""
-        client = self._client()
+        self.prepare()
+        client = self._long_term
         try:
             doc = client.get_session_token(SerialNumber=serial, TokenCode=code, DurationSeconds=duration)
         except Exception as exc:

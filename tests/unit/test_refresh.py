@@ -26,6 +26,10 @@ class FakeSts:
     reject: set[str] = field(default_factory=set)
     session_calls: list[tuple[str, str, int]] = field(default_factory=list)
     role_calls: list[dict[str, object]] = field(default_factory=list)
+    prepared: int = 0
+
+    def prepare(self) -> None:
+        self.prepared += 1
 
     def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
         self.session_calls.append((serial, code, duration))
