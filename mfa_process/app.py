@@ -62,6 +62,11 @@ def make_asker(settings: Settings) -> object:
             driver = get_driver(settings.prompt, token_command=settings.token_command)
             return ask_code(driver, message)
         except NoTerminalError as exc:
+            if settings.prompt == "dialog":
+                raise NoTerminalError(
+                    f"cannot show a dialog to ask for the MFA code of profile '{settings.profile}' ({exc}); "
+                    "install zenity or kdialog (Linux, with a display), or use --prompt terminal or --token-command"
+                ) from None
             raise NoTerminalError(
                 f"no terminal to ask for the MFA code of profile '{settings.profile}' ({exc}); run "
                 f"`mfa-process login --profile {settings.profile}` in a terminal first, or use "

@@ -25,7 +25,7 @@ SESSION_OPTIONS: Final = (
     Option(("--serial-number",), "mfa_serial", "session", "MFA device ARN or serial (default: mfa_serial of the profile)", "ARN"),
     Option(("--duration-seconds",), "duration_seconds", "session", "MFA session length, 900..129600 (default 43200); usable for this minus the refresh margin", "N"),
     Option(("--refresh-margin",), "refresh_margin", "session", "refresh when less than this is left (default 900, botocore's window)", "SECONDS"),
-    Option(("--region",), "region", "session", "region of the STS endpoint (default: AWS_REGION, then the profile's)", "REGION"),
+    Option(("--region",), "region", "session", "region of the STS endpoint (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's)", "REGION"),
     Option(("--config-profile",), "config_profile", "session", "also read options from [profile NAME] (flags still win)", "NAME"),
     Option(("--role-arn",), "role_arn", "role", "assume this role with the MFA session", "ARN"),
     Option(("--role-session-name",), "role_session_name", "role", "role session name (default: your IAM user name)", "NAME"),

@@ -76,6 +76,9 @@ def build_parser(command: str | None, module: Any = None) -> Parser:
         parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
         add_session_options(parser)
         return parser
-    parser = Parser(prog=f"{PROG} {command}", description=module.DESCRIPTION, epilog=module.EPILOG, formatter_class=fmt)
+    import textwrap
+
+    description = textwrap.fill(module.DESCRIPTION, width=100)
+    parser = Parser(prog=f"{PROG} {command}", description=description, epilog=module.EPILOG, formatter_class=fmt)
     module.configure(parser, add_session_options, add_source)
     return parser

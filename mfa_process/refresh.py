@@ -22,12 +22,21 @@ from typing import Callable, Final, Protocol
 from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
 from mfa_process.credentials import Credentials
-from mfa_process.errors import KeyringError, KeyringUnavailable, LockError, MfaCodeRejected, PromptError
+from mfa_process.errors import (
+    InvalidCodeError,
+    KeyringError,
+    KeyringUnavailable,
+    LockError,
+    MfaCodeRejected,
+    PromptError,
+)
 from mfa_process.redact import register
 from mfa_process.store import SecretStore
 
 #: How many codes a user may enter (AWS rejected each) before giving up.
 CODE_TRIES: Final = 3
+#: The time step of the TOTP codes AWS accepts.
+TOTP_STEP: Final = 30
 #: AssumeRole's smallest DurationSeconds.
 MIN_ROLE_SECONDS: Final = 900
 #: Role credentials are capped at the session's expiry, so the session must outlive the refresh margin by
@@ -76,6 +85,7 @@ class Context:
         sts_factory: Callable[[], StsLike],
         now: Callable[[], datetime] = utcnow,
         lock_wait: float = lock.DEFAULT_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -85,6 +95,7 @@ class Context:
         self.sts_factory = sts_factory
         self.now = now
         self.lock_wait = lock_wait
+        self.sleep = sleep
         self._sts: StsLike | None = None
         #: Set once a cache read failed, so the user is told once per run.
         self.read_failed = False
@@ -147,8 +158,8 @@ def session_credentials(ctx: Context, *, min_left: float = 0.0, force: bool = Fa
     s = ctx.settings
     key = cache.session_key(s.profile, s.mfa_serial)
     margin = max(float(s.refresh_margin), min_left)
-    cached = None if force else load(ctx, key)
-    if cache.is_fresh(cached, ctx.now(), margin):
+    cached = load(ctx, key)  # read even when forced: an unusable keyring must stop us before the prompt
+    if not force and cache.is_fresh(cached, ctx.now(), margin):
         return cached  # type: ignore[return-value]
 
     def waiting() -> None:
@@ -171,13 +182,19 @@ def new_session(ctx: Context) -> Credentials:
     sts = ctx.sts
     sts.prepare()  # a broken profile, region or endpoint fails here, before the user types a code
     message = f"MFA code for {s.mfa_serial} (profile {s.profile}): "
+    reused = 0
     for attempt in range(1, CODE_TRIES + 1):
         code = ctx.ask(message)
         records = usedcodes.load(ctx.state)
         if usedcodes.was_used(records, s.mfa_serial, code, time.time()):
+            reused += 1
             if attempt == CODE_TRIES:
                 break
-            ctx.notify("mfa-process: this code was just used, wait for the next one")
+            if s.token_command:  # a command would print the same code again at once: wait for the next window
+                ctx.notify("mfa-process: this code was just used; waiting for the next one")
+                ctx.sleep(TOTP_STEP - time.time() % TOTP_STEP + 1)
+            else:
+                ctx.notify("mfa-process: this code was just used, wait for the next one")
             continue
         try:
             creds = sts.get_session_token(s.mfa_serial, code, s.duration_seconds)
@@ -191,6 +208,10 @@ def new_session(ctx: Context) -> Credentials:
         with contextlib.suppress(LockError, OSError):  # only an aid against typing a code twice
             usedcodes.save(ctx.state, records)
         return creds
+    if reused == CODE_TRIES:
+        raise InvalidCodeError(
+            f"the same just-used MFA code was given {CODE_TRIES} times for {s.mfa_serial}; wait for the next code"
+        )
     raise MfaCodeRejected(
         f"AWS rejected {CODE_TRIES} MFA codes for {s.mfa_serial} (profile {s.profile}); check that mfa_serial "
         "names your device and that the device's clock is right"

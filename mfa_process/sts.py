@@ -94,7 +94,8 @@ def _translate(  # noqa: PLR0911 - one branch per kind of failure reads best
         )
     if isinstance(exc, botocore.exceptions.InvalidRegionError):
         return UsageError(
-            f"{str(exc)[:200]}; check --region, AWS_REGION, AWS_DEFAULT_REGION and the region of profile '{profile}'"
+            f"{str(exc)[:200].rstrip('.')}; check --region, AWS_REGION, AWS_DEFAULT_REGION and the region "
+            f"of profile '{profile}'"
         )
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return ConfigError(
@@ -135,6 +136,11 @@ class SourceSession:
                     )
                 else:
                     self._session = boto3.Session(profile_name=self.profile)
+            except botocore.exceptions.ProfileNotFound:
+                if self.keys is None:
+                    raise ConfigError(f"profile '{self.profile}' not found; check --profile") from None
+                # setup with new keys: the profile is written only after the MFA device is found
+                self._session = boto3.Session(aws_access_key_id=self.keys[0], aws_secret_access_key=self.keys[1])
             except botocore.exceptions.BotoCoreError as exc:
                 raise _translate(exc, profile=self.profile, action="loading the profile", client=None) from None
         return self._session

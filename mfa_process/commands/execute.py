@@ -20,8 +20,8 @@ examples:
   mfa-process exec --profile my-profile -- terraform plan
   mfa-process exec --profile my-profile --role-arn arn:aws:iam::210987654321:role/Admin -- aws s3 ls
 
-The command replaces mfa-process (exec), so its exit code and signals are its own. AWS_PROFILE and
-AWS_DEFAULT_PROFILE are removed so they do not override the variables.
+The command replaces mfa-process (exec), so its exit code and signals are its own. AWS_PROFILE,
+AWS_DEFAULT_PROFILE and AWS_SECURITY_TOKEN are removed so they do not compete with the variables.
 """
 
 #: Variables removed from the command's environment: they would compete with the credentials we set.

@@ -31,8 +31,8 @@ examples:
 """
 DEFAULT_REGION = "us-east-1"
 NO_DEVICE_HELP = (
-    "no MFA device is registered for your IAM user; assign one in the AWS console (IAM > Users > your user > "
-    "Security credentials > Assign MFA device), or with `aws iam create-virtual-mfa-device "
+    "no MFA device is registered for your IAM user; assign one in the AWS console (account menu at the top "
+    "right > Security credentials > Assign MFA device), or with `aws iam create-virtual-mfa-device "
     "--virtual-mfa-device-name NAME --outfile qr.png --bootstrap-method QRCodePNG` then `aws iam enable-mfa-device "
     "--user-name USER --serial-number ARN --authentication-code1 CODE --authentication-code2 NEXT-CODE`, "
     "then run mfa-process setup again"

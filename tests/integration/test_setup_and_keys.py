@@ -184,3 +184,35 @@ def test_setup_lets_the_user_choose_among_several_devices(sts_proxy, aws_home, m
     child.close()
     assert child.exitstatus == 0, child.logfile_read.getvalue()
     assert f"mfa_serial = {device['SerialNumber']}" in aws_home.config_path.read_text()
+
+
+def test_setup_store_keys_for_a_profile_that_exists_nowhere_yet(sts_proxy, aws_home_factory):
+    home = aws_home_factory()
+    child = spawn(home, "setup", "brand-new", "--store-keys", "--region", "us-east-1")
+    child.expect("AWS Access Key ID")
+    child.sendline(sts_proxy.access_key_id)
+    child.expect("input hidden")
+    child.sendline(sts_proxy.secret_access_key)
+    child.expect("stored the keys of brand-new in the keyring")
+    child.expect("found MFA device")
+    child.expect("MFA code for")
+    child.sendline(sts_proxy.wait_for_fresh_code())
+    child.expect("verified")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    assert "brand-new" not in home.credentials_path.read_text()
+    assert "[profile brand-new]" in home.config_path.read_text()
+
+
+def test_login_with_an_unusable_keyring_fails_before_asking(sts_proxy, aws_home):
+    result = no_tty(aws_home, [MFA, "login", "--profile", "source"])
+    assert result.returncode != 0
+    env = {**aws_home.env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    child = pexpect.spawn(MFA, ["login", "--profile", "source"], env=env, encoding="utf-8", timeout=60)
+    child.logfile_read = io.StringIO()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 5
+    assert "MFA code" not in child.logfile_read.getvalue()
+    assert sts_proxy.get_session_token_calls == 0

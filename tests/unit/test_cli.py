@@ -82,3 +82,10 @@ def test_version_and_help(capsys):
     text = capsys.readouterr().out
     assert "credential_process = mfa-process --profile my-profile" in text
     assert "examples:" in text
+
+
+def test_prompt_choices_match_the_driver_registry():
+    from mfa_process.options import PROMPTS
+    from mfa_process.prompt import DRIVER_NAMES
+
+    assert PROMPTS == DRIVER_NAMES

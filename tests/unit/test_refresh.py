@@ -283,3 +283,25 @@ def test_role_needs_the_session_to_outlive_the_margin_a_little(tmp_path):
     h.advance(seconds=2)
     refresh.credentials(h.ctx)
     assert len(h.asked) == 2  # 59 s beyond: a new session first
+
+
+def test_token_command_waits_for_the_next_code_instead_of_repeating_a_used_one(tmp_path):
+    h = Harness(
+        tmp_path, settings(token_command="ykman oath accounts code -s aws"), codes=["123456", "123456", "654321"]
+    )
+    slept: list[float] = []
+    h.ctx.sleep = slept.append
+    refresh.session_credentials(h.ctx)
+    refresh.session_credentials(h.ctx, force=True)
+    assert len(slept) == 1 and 0 < slept[0] <= 31
+    assert [c[1] for c in h.sts.session_calls] == ["123456", "654321"]
+
+
+def test_the_same_used_code_three_times_is_not_blamed_on_aws(tmp_path):
+    from mfa_process.errors import InvalidCodeError
+
+    h = Harness(tmp_path, settings(), codes=["123456"] * 4)
+    refresh.session_credentials(h.ctx)
+    with pytest.raises(InvalidCodeError, match="just-used MFA code was given 3 times"):
+        refresh.session_credentials(h.ctx, force=True)
+    assert len(h.sts.session_calls) == 1
