@@ -1,6 +1,7 @@
 """Unit tests of :mod:`mfa_process.fastkeyring`: the backend decision, checked against keyring's own
-code, keyring's backend properties, the lookup protocol against a fake Secret Service, and failures to
-reach one. Reads from a real gnome-keyring are in ``tests/integration/test_fastkeyring.py``."""
+code, keyring's backend properties, the lookup protocol against a fake Secret Service (as calls, and on the
+wire), and failures to reach one. Reads from a real gnome-keyring are in
+``tests/integration/test_fastkeyring.py``."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jeepney
 import pytest
+from jeepney.low_level import HeaderFields, Message
 
 from mfa_process import fastkeyring
 from mfa_process.fastkeyring import SECRET_SERVICE_BACKEND as SS
 from mfa_process.fastkeyring import FastReadUnavailable
+from tests.unit.test_dbus import Peer, Script
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINER = "keyring.backends.chainer.ChainerBackend"
@@ -274,6 +278,18 @@ def test_read_with_bogus_bus_address(address: str) -> None:
 
 
 @pytest.fixture
+def short_dir() -> Iterator[str]:
+    """A temporary directory with a short path (socket paths are limited to ~100 bytes)."""
+    directory = tempfile.mkdtemp(prefix="fk")
+    try:
+        yield directory
+    finally:
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        os.rmdir(directory)
+
+
+@pytest.fixture
 def unix_server() -> Iterator[tuple[str, list[socket.socket]]]:
     """A listening Unix socket that accepts connections and never speaks; yields (address, accepted)."""
     directory = tempfile.mkdtemp(prefix="fk")  # short: socket paths are limited to ~100 bytes
@@ -436,19 +452,123 @@ def test_dh_rejects_bad_padding() -> None:
         fastkeyring._lookup(fake, DEFAULT_COLLECTION, QUERY, True)  # type: ignore[arg-type]
 
 
+# -- the lookup on the wire, against a scripted Secret Service -----------------------------------------------
+
+
+def _expect(peer: Peer, path: str, interface: str, member: str, body: tuple[Any, ...]) -> Message:
+    """Read the client's next message and check that it is the method call described."""
+    msg = peer.message()
+    fields = msg.header.fields
+    assert fields[HeaderFields.destination] == "org.freedesktop.secrets"
+    called = (fields[HeaderFields.path], fields[HeaderFields.interface], fields[HeaderFields.member])
+    assert called == (path, interface, member)
+    assert msg.body == body
+    return msg
+
+
+def _reply(peer: Peer, call: Message, signature: str, *body: Any) -> None:
+    peer.send(jeepney.new_method_return(call, signature, body))
+
+
+SERVICE_PATH = "/org/freedesktop/secrets"
+SERVICE_IFACE = "org.freedesktop.Secret.Service"
+COLLECTION_IFACE = "org.freedesktop.Secret.Collection"
+PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
+
+
+def test_read_on_the_wire(short_dir: str) -> None:
+    """Two reads over one connection: the calls, their arguments and destinations, and one plain session."""
+    path = os.path.join(short_dir, "ss")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+    secret = "h\u00e9llo \U0001f389"
+
+    def secret_service(peer: Peer) -> None:
+        peer.sock, _ = server.accept()
+        peer.handshake()
+        for first in (True, False):
+            call = _expect(peer, DEFAULT_COLLECTION, PROPERTIES_IFACE, "Get", (COLLECTION_IFACE, "Locked"))
+            _reply(peer, call, "v", ("b", False))
+            call = _expect(peer, DEFAULT_COLLECTION, COLLECTION_IFACE, "SearchItems", (QUERY,))
+            _reply(peer, call, "ao", ["/i/1", "/i/2"])
+            if first:
+                call = _expect(peer, SERVICE_PATH, SERVICE_IFACE, "OpenSession", ("plain", ("s", "")))
+                _reply(peer, call, "vo", ("s", ""), "/s/1")
+            call = _expect(peer, "/i/1", "org.freedesktop.Secret.Item", "GetSecret", ("/s/1",))
+            _reply(peer, call, "(oayays)", ("/s/1", b"", secret.encode(), "text/plain"))
+        peer.sock.close()
+
+    running = Script(server, secret_service)
+    env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"}
+    try:
+        assert fastkeyring.read("mfa-process", "alice", env=env) == secret
+        assert fastkeyring.read("mfa-process", "alice", env=env) == secret
+        running.join()
+    finally:
+        server.close()
+
+
+def test_an_error_reply_on_the_wire_is_unavailable(short_dir: str) -> None:
+    path = os.path.join(short_dir, "ss")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+
+    def secret_service(peer: Peer) -> None:
+        peer.sock, _ = server.accept()
+        peer.handshake()
+        call = peer.message()
+        peer.send(jeepney.new_error(call, "org.freedesktop.Secret.Error.NoSuchObject", "s", ("No such collection",)))
+        peer.sock.close()
+
+    running = Script(server, secret_service)
+    try:
+        with pytest.raises(FastReadUnavailable, match=r"lookup failed: DBusError: .*NoSuchObject: No such collection"):
+            fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"})
+        running.join()
+    finally:
+        server.close()
+    assert fastkeyring._bus is None
+
+
 # -- import cost -----------------------------------------------------------------------------------------
 
 
 def test_import_and_decision_stay_light(tmp_path: Path) -> None:
-    """The module and the backend decision import neither keyring nor jeepney (nor configparser here)."""
+    """The module and the backend decision import neither keyring nor a D-Bus client (nor configparser here)."""
     code = (
         "import os, sys\n"
         "import mfa_process.fastkeyring as f\n"
         "f.decide_for(os.environ, f.SECRET_SERVICE_BACKEND)\n"
-        "heavy = {'keyring', 'jeepney', 'secretstorage', 'cryptography', 'configparser'}\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        "heavy = {'keyring', 'jeepney', 'secretstorage', 'cryptography', 'configparser', '_socket', 'socket'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m == 'mfa_process.dbus'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
     env.update(XDG_CONFIG_HOME=str(tmp_path), PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_read_imports_only_the_small_client() -> None:
+    """A plain read loads :mod:`mfa_process.dbus` and ``_socket``, not jeepney, socket, typing, enum or re."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from mfa_process import fastkeyring\n"
+        "try:\n"
+        "    fastkeyring.read('s', 'u', env={'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/nonexistent/bus'})\n"
+        "except fastkeyring.FastReadUnavailable:\n"
+        "    pass\n"
+        "print(*sorted(set(sys.modules) - before))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert set(out.stdout.split()) <= {
+        "mfa_process",
+        "mfa_process.fastkeyring",
+        "mfa_process.dbus",
+        "errno",
+        "_socket",
+        "__future__",
+    }
