@@ -93,3 +93,34 @@ def test_four_kilobyte_token_round_trips_through_a_size_limited_backend(sts_prox
         connection.close()
     assert len(items) >= 5  # the head and at least four parts
     assert max(sizes) <= 1280
+
+
+def test_locked_keyring_is_one_line_without_hanging(sts_proxy, aws_home):
+    import secrets
+    import time
+    import uuid
+
+    from tests.support.gnome_keyring import GnomeKeyring
+
+    gnome = GnomeKeyring()
+    password = secrets.token_hex(8).encode()
+    path = gnome.create_collection(f"mfa-process-locked-{uuid.uuid4().hex[:8]}", password)
+    env = {"KEYRING_PROPERTY_PREFERRED_COLLECTION": path}
+    try:
+        login(aws_home, sts_proxy, **env)
+        assert no_tty(aws_home, [MFA, "--profile", "source"], **env).returncode == 0
+        gnome.lock(path)
+        started = time.monotonic()
+        result = no_tty(aws_home, [MFA, "--profile", "source"], **env)
+        elapsed = time.monotonic() - started
+        assert result.returncode == 5
+        assert result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert "keyring is locked" in line and "unlock" in line
+        assert elapsed < 15
+        assert sts_proxy.get_session_token_calls == 1
+    finally:
+        if gnome.is_locked(path):
+            gnome.unlock(path, password)
+        gnome.delete(path)
+        gnome.close()
