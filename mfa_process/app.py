@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any, Final
 
 from mfa_process.config import AwsFiles, Settings, resolve_settings
 from mfa_process.errors import ConfigError, NoTerminalError
 from mfa_process.paths import state_dir
 from mfa_process.redact import redact, register
-from mfa_process.refresh import Context, StsLike
+from mfa_process.refresh import Context
 from mfa_process.store import KeyringStore, SecretStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from mfa_process.refresh import StsLike
 
 #: Flag destinations that feed :func:`mfa_process.config.resolve_settings`.
 SETTING_FLAGS: Final = (

@@ -16,9 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, NamedTuple
 
 from mfa_process.credentials import Credentials, format_expiration, parse_expiration
+from mfa_process.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 KEY_VERSION: Final = "v1"
 INDEX_NAME: Final = "index.json"
@@ -72,7 +76,7 @@ def decode(value: str | None) -> Credentials | None:
         return None
 
 
-class IndexEntry(NamedTuple):
+class IndexEntry(Record):
     """What the index keeps of one cached entry: no secrets."""
 
     key: str

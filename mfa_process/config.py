@@ -14,9 +14,13 @@ import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final, NamedTuple
 
 from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
+from mfa_process.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 #: AWS's default session length for IAM users (GetSessionToken), in seconds.
 DEFAULT_DURATION: Final = 43200
@@ -113,7 +117,7 @@ def read_ini(path: Path) -> Profiles:
     return parse_ini(text, path)
 
 
-class AwsFiles(NamedTuple):
+class AwsFiles(Record):
     """Profiles of both shared files, keyed by profile name (``[profile x]`` in config becomes ``x``)."""
 
     config_path: Path
@@ -152,7 +156,7 @@ def mentions_helper(command: str | None) -> bool:
     return bool(command) and ("mfa-process" in command or "mfa_process" in command)  # type: ignore[operator]
 
 
-class RoleSettings(NamedTuple):
+class RoleSettings(Record):
     """What to assume with the MFA session."""
 
     role_arn: str
@@ -162,7 +166,7 @@ class RoleSettings(NamedTuple):
     source_identity: str | None = None
 
 
-class Settings(NamedTuple):
+class Settings(Record):
     """Everything one run needs, resolved from flags, profiles and defaults."""
 
     profile: str

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Final, NamedTuple
+
+from mfa_process.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: Version of the compact cache encoding; a different version is read as a cache miss.
 CACHE_FORMAT: Final = 1
@@ -50,7 +55,7 @@ def account_id_from_arn(arn: str | None) -> str | None:
     return None
 
 
-class Credentials(NamedTuple):
+class Credentials(Record):
     """A set of temporary AWS credentials; ``expiration`` is STS's own value, aware and in UTC.
 
     A NamedTuple rather than a dataclass: ``dataclasses`` imports ``inspect``, which costs a cache hit

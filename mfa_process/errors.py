@@ -8,7 +8,9 @@ contain a secret.
 
 from __future__ import annotations
 
-from typing import ClassVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 
 class MfaProcessError(Exception):

@@ -13,10 +13,13 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
 
 from mfa_process.errors import LockError
 from mfa_process.paths import private_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 #: How long a waiting process waits for the one that is prompting (a person typing a code).
 DEFAULT_WAIT: Final = 300.0

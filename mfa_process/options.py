@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from mfa_process.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 
-class Option(NamedTuple):
+class Option(Record):
     """One command-line option."""
 
     flags: tuple[str, ...]

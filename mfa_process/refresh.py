@@ -17,7 +17,6 @@ import contextlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Final, Protocol
 
 from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
@@ -33,6 +32,10 @@ from mfa_process.errors import (
 from mfa_process.redact import register
 from mfa_process.store import SecretStore
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Final, Protocol
+
 #: How many codes a user may enter (AWS rejected each) before giving up.
 CODE_TRIES: Final = 3
 #: The time step of the TOTP codes AWS accepts.
@@ -44,26 +47,28 @@ MIN_ROLE_SECONDS: Final = 900
 ROLE_MIN_USEFUL: Final = 60
 
 
-class StsLike(Protocol):
-    """The two STS calls the flow needs (implemented by :class:`mfa_process.sts.SourceSession`)."""
+if TYPE_CHECKING:
 
-    def prepare(self) -> None:
-        """Create what the long-term-key call needs, so configuration errors surface before a prompt."""
+    class StsLike(Protocol):
+        """The two STS calls the flow needs (implemented by :class:`mfa_process.sts.SourceSession`)."""
 
-    def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
-        """Exchange a code for an MFA session."""
+        def prepare(self) -> None:
+            """Create what the long-term-key call needs, so configuration errors surface before a prompt."""
 
-    def assume_role(
-        self,
-        session: Credentials,
-        *,
-        role_arn: str,
-        session_name: str,
-        duration: int,
-        external_id: str | None = None,
-        source_identity: str | None = None,
-    ) -> Credentials:
-        """Assume a role with the MFA session."""
+        def get_session_token(self, serial: str, code: str, duration: int) -> Credentials:
+            """Exchange a code for an MFA session."""
+
+        def assume_role(
+            self,
+            session: Credentials,
+            *,
+            role_arn: str,
+            session_name: str,
+            duration: int,
+            external_id: str | None = None,
+            source_identity: str | None = None,
+        ) -> Credentials:
+            """Assume a role with the MFA session."""
 
 
 def utcnow() -> datetime:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Final, Protocol, TypeVar
 
 from mfa_process.errors import KeyringError, KeyringUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Final, Protocol, TypeVar
 
 #: Keyring service name of every item the tool writes.
 SERVICE: Final = "mfa-process"
@@ -23,20 +26,20 @@ PART_SIZE: Final = 1000
 KEYRING_TIMEOUT: Final = 20.0
 HEAD_PREFIX: Final = "parts:"
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 
+    class RawStore(Protocol):
+        """One keyring-like namespace of single items."""
 
-class RawStore(Protocol):
-    """One keyring-like namespace of single items."""
+        def get(self, name: str) -> str | None:
+            """The item's value, or None."""
 
-    def get(self, name: str) -> str | None:
-        """The item's value, or None."""
+        def set(self, name: str, value: str) -> None:
+            """Create or replace the item."""
 
-    def set(self, name: str, value: str) -> None:
-        """Create or replace the item."""
-
-    def delete(self, name: str) -> None:
-        """Remove the item if it exists."""
+        def delete(self, name: str) -> None:
+            """Remove the item if it exists."""
 
 
 class MemoryStore:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from mfa_process.app import load_settings, make_context
 from mfa_process.config import NESTED_MARKER
 from mfa_process.errors import RecursionConfigError
 from mfa_process.redact import register
 from mfa_process.refresh import credentials
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_credential(args: Any, env: Mapping[str, str]) -> int:
