@@ -1,0 +1,64 @@
+"""Put one MFA session in mfa-process's cache the way a successful login does, through the package's API.
+
+Run by benchmarks/bench.py with the benchmark venv's interpreter (where mfa-process is installed as a
+user gets it), in the benchmark's throwaway environment and D-Bus session::
+
+    python seed.py PROFILE SERIAL
+
+The item is written through ``KeyringStore``, i.e. through ``keyring``; that first keyring-based write is
+also what records the resolved backend in ``$XDG_STATE_HOME/mfa-process/backend``, without which the
+cache-hit fast path stays off. Prints one JSON line: the cache key, the access key id served, the stored
+value, and the remembered backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from datetime import datetime, timedelta, timezone
+
+from mfa_process.cache import session_key
+from mfa_process.credentials import Credentials
+from mfa_process.paths import state_dir
+from mfa_process.store import KeyringStore, SecretStore
+
+#: Length of the session token stored: about what GetSessionToken returns for an IAM user.
+TOKEN_CHARS = 444
+ACCOUNT_ID = "123456789012"
+
+
+def main(argv: list[str]) -> int:
+    profile, serial = argv
+    raw = KeyringStore(state_dir(os.environ), os.environ)
+    store = SecretStore(raw)
+    creds = Credentials(
+        access_key_id="ASIA" + secrets.token_hex(8).upper(),
+        secret_access_key=secrets.token_urlsafe(30),
+        session_token="IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(TOKEN_CHARS)[: TOKEN_CHARS - 16],
+        expiration=datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=12),
+        account_id=ACCOUNT_ID,
+    )
+    key = session_key(profile, serial)
+    value = creds.to_cache()
+    store.set(key, value)
+    if store.get(key) != value:
+        print("seed: the stored session does not read back", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                "key": key,
+                "access_key_id": creds.access_key_id,
+                "value": value,
+                "backend": raw.remembered_backend(),
+                "backend_file": str(raw.backend_file),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
