@@ -232,7 +232,7 @@ class KeyringStore:
         except ImportError:  # pragma: no cover - keyring is a dependency
             raise KeyringUnavailable(NO_BACKEND_HELP) from None
         try:
-            backend = keyring.get_keyring()
+            backend = self._remembered_or_none() or keyring.get_keyring()
         except Exception as exc:
             raise KeyringUnavailable(
                 f"the keyring backend failed to load ({type(exc).__name__}); {NO_BACKEND_HELP}"
@@ -248,6 +248,28 @@ class KeyringStore:
         self._backend = backend
         self._remember(class_path(backend))
         return backend
+
+    def _remembered_or_none(self) -> Any:
+        """The backend found by an earlier run, loaded directly: keyring's discovery costs more than the write.
+
+        Used only where keyring itself would discover (no PYTHON_KEYRING_BACKEND, no keyringrc.cfg) and only
+        while that backend is still viable; delete the state directory's ``backend`` file to re-detect.
+        """
+        remembered = self.remembered_backend()
+        if not remembered or self.env.get("PYTHON_KEYRING_BACKEND"):
+            return None
+        import os
+
+        from mfa_process.fastkeyring import config_path
+
+        if os.path.exists(config_path(self.env)):
+            return None
+        import keyring.core
+
+        try:
+            return keyring.core.load_keyring(remembered)
+        except Exception:  # gone or no longer viable: let keyring discover again
+            return None
 
     def _remember(self, path: str) -> None:
         if self.remembered_backend() == path:

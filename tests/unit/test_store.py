@@ -95,3 +95,21 @@ def test_classify_chainer_by_members():
     assert classify_backend(chainer) == "secure"
     chainer.backends = []
     assert classify_backend(chainer) == "none"
+
+
+def test_remembered_backend_is_loaded_directly_and_only_when_keyring_would_discover(tmp_path):
+    from mfa_process.store import KeyringStore
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    store = KeyringStore(tmp_path, env)
+    assert store._remembered_or_none() is None  # nothing remembered yet
+    (tmp_path / "backend").write_text("keyring.backends.null.Keyring\n")
+    assert type(store._remembered_or_none()).__name__ == "Keyring"
+    (tmp_path / "backend").write_text("no.such.Backend\n")
+    assert store._remembered_or_none() is None  # gone: keyring discovers again
+    (tmp_path / "backend").write_text("keyring.backends.null.Keyring\n")
+    assert KeyringStore(tmp_path, {**env, "PYTHON_KEYRING_BACKEND": "x.Y"})._remembered_or_none() is None
+    rc = tmp_path / "config" / "python_keyring" / "keyringrc.cfg"
+    rc.parent.mkdir(parents=True)
+    rc.write_text("[backend]\ndefault-keyring = keyring.backends.null.Keyring\n")
+    assert store._remembered_or_none() is None  # keyring's own configuration decides
