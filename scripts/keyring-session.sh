@@ -21,11 +21,18 @@ if [[ "${MFA_PROCESS_KEYRING_SESSION:-}" != "$$" ]]; then
     for tool in dbus-run-session gnome-keyring-daemon; do
         command -v "$tool" >/dev/null || { echo "$0: $tool not found (run scripts/deps.sh)" >&2; exit 127; }
     done
+    # The bus activates no services: the Secret Service is the daemon started below and nothing else
+    # (a stock daemon activated on demand would have no unlocked "login" keyring and would prompt).
+    conf="$(mktemp "${TMPDIR:-/tmp}/keyring-session-bus.XXXXXX")"
+    sed 's#<standard_session_servicedirs */>##' /usr/share/dbus-1/session.conf >"$conf"
+    export MFA_PROCESS_KEYRING_BUS_CONF="$conf"
     # dbus-run-session execs bash, which keeps the PID: the marker matches only in that process.
-    exec dbus-run-session -- bash -c 'export MFA_PROCESS_KEYRING_SESSION=$$; exec bash "$0" "$@"' \
-        "${BASH_SOURCE[0]}" "$@"
+    exec dbus-run-session --config-file="$conf" -- \
+        bash -c 'export MFA_PROCESS_KEYRING_SESSION=$$; exec bash "$0" "$@"' "${BASH_SOURCE[0]}" "$@"
 fi
 unset MFA_PROCESS_KEYRING_SESSION
+rm -f "${MFA_PROCESS_KEYRING_BUS_CONF:-}"
+unset MFA_PROCESS_KEYRING_BUS_CONF
 
 # Step 2: gnome-keyring's secrets component with a fresh "login" keyring. Given a password on
 # stdin and no keyring on disk, `--unlock` creates "login", unlocked, and gnome-keyring makes it
@@ -33,8 +40,10 @@ unset MFA_PROCESS_KEYRING_SESSION
 # XDG_DATA_HOME, which is set for it alone so that the command's own environment is unchanged.
 keyring_dir="$(mktemp -d "${TMPDIR:-/tmp}/keyring-session.XXXXXX")"
 cleanup() {
-    if [[ -n "${daemon_pid:-}" ]]; then
-        kill "$daemon_pid" 2>/dev/null || true
+    touch "$keyring_dir/stop"
+    if [[ -n "${supervisor_pid:-}" ]]; then
+        pkill -TERM -P "$supervisor_pid" 2>/dev/null || true
+        wait "$supervisor_pid" 2>/dev/null || true
     fi
     rm -rf "$keyring_dir"
 }
@@ -44,18 +53,26 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 mkdir -m 700 "$keyring_dir/data" "$keyring_dir/run"
 
-daemon_env="$(printf '%s' "${KEYRING_PASSWORD:-test}" |
-    XDG_DATA_HOME="$keyring_dir/data" XDG_RUNTIME_DIR="$keyring_dir/run" \
-        timeout 20 gnome-keyring-daemon --unlock --components=secrets)" || {
-    echo "$0: gnome-keyring-daemon --unlock failed" >&2
-    exit 1
+# The daemon runs in the foreground under a small supervisor: should it ever exit, it is started again
+# on the same files with the same password (which unlocks "login" again), and its exit status is logged
+# to stderr. Without this, D-Bus would activate a stock daemon that has no unlocked "login" keyring.
+supervise() {
+    while :; do
+        status=0
+        printf '%s' "${KEYRING_PASSWORD:-test}" |
+            XDG_DATA_HOME="$keyring_dir/data" XDG_RUNTIME_DIR="$keyring_dir/run" \
+                gnome-keyring-daemon --foreground --unlock --components=secrets >"$keyring_dir/daemon.out" 2>&1 ||
+            status=$?
+        [[ -e "$keyring_dir/stop" ]] && return 0
+        echo "$0: gnome-keyring-daemon exited with status $status; restarting it" >&2
+        tail -n 5 "$keyring_dir/daemon.out" >&2 || true
+        sleep 0.2
+    done
 }
-# It prints nothing or VAR=value lines (e.g. GNOME_KEYRING_CONTROL); export whatever it gives.
-while IFS='=' read -r name value; do
-    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] && export "$name=$value"
-done <<<"$daemon_env"
+supervise &
+supervisor_pid=$!
 
-# The daemon forks into the background; wait until it owns the Secret Service name.
+# Wait until it owns the Secret Service name.
 bus_call() {
     timeout 5 dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
         "org.freedesktop.DBus.$1" string:org.freedesktop.secrets 2>/dev/null
@@ -64,7 +81,10 @@ for _ in $(seq 100); do
     bus_call NameHasOwner | grep -q 'boolean true' && break
     sleep 0.1
 done
-daemon_pid="$(bus_call GetConnectionUnixProcessID | awk '/uint32/ {print $2}' || true)"
+# It prints VAR=value lines (e.g. GNOME_KEYRING_CONTROL); export whatever it gave.
+while IFS='=' read -r name value; do
+    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] && export "$name=$value"
+done <"$keyring_dir/daemon.out"
 
 # Step 3: prove that a secret can be written and read back without a prompt.
 python="$root/.venv/bin/python"
