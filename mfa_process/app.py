@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from mfa_process.config import AwsFiles, Settings, resolve_settings
 from mfa_process.errors import ConfigError, NoTerminalError
+from mfa_process.options import SESSION_OPTIONS
 from mfa_process.paths import state_dir
 from mfa_process.redact import redact, register
 from mfa_process.refresh import Context
@@ -18,23 +19,8 @@ if TYPE_CHECKING:
 
     from mfa_process.refresh import StsLike
 
-#: Flag destinations that feed :func:`mfa_process.config.resolve_settings`.
-SETTING_FLAGS: Final = (
-    "profile",
-    "config_profile",
-    "mfa_serial",
-    "duration_seconds",
-    "refresh_margin",
-    "region",
-    "role_arn",
-    "role_session_name",
-    "external_id",
-    "role_duration_seconds",
-    "source_identity",
-    "prompt",
-    "token_command",
-    "allow_insecure_keyring",
-)
+#: Flag destinations that feed :func:`mfa_process.config.resolve_settings`: every credential_process option.
+SETTING_FLAGS: Final = tuple(option.dest for option in SESSION_OPTIONS)
 
 
 def load_settings(args: Any, env: Mapping[str, str]) -> tuple[Settings, AwsFiles]:

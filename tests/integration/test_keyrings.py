@@ -10,6 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.support.clients import run_detached
 from tests.support.home import VENV_BIN, AwsHome
 
 pytestmark = pytest.mark.keyring
@@ -20,16 +21,8 @@ ALT = Path(VENV_BIN).parent / "extras" / "keyrings-alt"
 
 
 def no_tty(home: AwsHome, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args,
-        env={**home.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    """Run with no controlling terminal (see :func:`tests.support.clients.run_detached`)."""
+    return run_detached(home, args, env=env, timeout=60)
 
 
 def login(home: AwsHome, sts_proxy, *extra: str, **env: str) -> str:
