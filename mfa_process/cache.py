@@ -28,7 +28,8 @@ KEY_VERSION: Final = "v1"
 INDEX_NAME: Final = "index.json"
 
 
-def _escape(field: str) -> str:
+def escape_field(field: str) -> str:
+    """One field of a keyring item name, with ``%`` and the ``|`` separator percent-escaped."""
     return field.replace("%", "%25").replace("|", "%7C")
 
 
@@ -38,7 +39,7 @@ def _unescape(field: str) -> str:
 
 def session_key(profile: str, serial: str) -> str:
     """Cache key of the MFA session of one source profile and device."""
-    return "|".join(("session", KEY_VERSION, _escape(profile), _escape(serial)))
+    return "|".join(("session", KEY_VERSION, escape_field(profile), escape_field(serial)))
 
 
 def role_key(profile: str, serial: str, role_arn: str, session_name: str, external_id: str | None) -> str:
@@ -47,7 +48,7 @@ def role_key(profile: str, serial: str, role_arn: str, session_name: str, extern
 
     ext = hashlib.sha256(external_id.encode()).hexdigest()[:12] if external_id else "-"
     fields = (profile, serial, role_arn, session_name, ext)
-    return "|".join(("role", KEY_VERSION, *(_escape(f) for f in fields)))
+    return "|".join(("role", KEY_VERSION, *(escape_field(f) for f in fields)))
 
 
 def parse_key(key: str) -> dict[str, str] | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from mfa_process.cache import KEY_VERSION, escape_field
 from mfa_process.store import SecretStore
 
 
 def keys_key(profile: str) -> str:
     """Keyring item name of a profile's long-term keys."""
-    return "keys|v1|" + profile.replace("%", "%25").replace("|", "%7C")
+    return "|".join(("keys", KEY_VERSION, escape_field(profile)))
 
 
 def load_keys(store: SecretStore, profile: str) -> tuple[str, str] | None:
