@@ -14,7 +14,7 @@ import re
 import pexpect
 import pytest
 
-from tests.support.reliability import PROMPT, RETRY, Helper, Result, assert_one_line, fresh_code
+from tests.support.reliability import PROMPT, RETRY, Helper, Result, assert_one_line
 
 pytestmark = pytest.mark.keyring
 
@@ -63,7 +63,7 @@ def test_bad_code_three_times_then_a_clear_failure(mfa: Helper, answer: str) -> 
 def test_code_typed_with_spaces_is_accepted(mfa: Helper) -> None:
     session = mfa.spawn("--profile", "source")
     session.wait_prompt()
-    code = fresh_code(mfa.proxy)
+    code = mfa.proxy.fresh_code()
     session.type(f"  {code[:3]} {code[3:]} ")  # as authenticator apps show it
     result = session.finish()
     assert result.code == 0, result
@@ -252,7 +252,7 @@ def test_missing_profile_flag(mfa: Helper) -> None:
 def test_invalid_region_is_refused_before_the_prompt(mfa: Helper) -> None:
     session = mfa.spawn("--profile", "source", "--region", "not a region!")
     if session.child.expect_exact([PROMPT, pexpect.EOF], timeout=20) == 0:
-        session.type(fresh_code(mfa.proxy))
+        session.type(mfa.proxy.fresh_code())
     result = session.finish(timeout=20)
     assert PROMPT not in result.screen, f"asked for a code that could not be used: {result}"
     assert_line_matches(result, EXIT_USAGE, r"region")

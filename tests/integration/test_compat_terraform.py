@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support.clients import HELPER_PROFILE, PROMPT, HelperRuns, finish, fresh_code, screen, spawn
+from tests.support.clients import HELPER_PROFILE, PROMPT, HelperRuns, finish, screen, spawn
 
 pytestmark = pytest.mark.keyring
 
@@ -115,7 +115,7 @@ def run_driver(home, stacks: dict[str, str], proxy) -> tuple[str, dict]:
     seen: set[int] = set()
     while seen != wanted:
         seen.add(child.expect([PROMPT, "waiting for another mfa-process"], timeout=45))
-    child.sendline(fresh_code(proxy))  # well inside Terraform's 60 s credential_process limit
+    child.sendline(proxy.fresh_code())  # well inside Terraform's 60 s credential_process limit
     status = finish(child, timeout=120)
     out = screen(child)
     report = json.loads(report_path.read_text()) if report_path.exists() else {}

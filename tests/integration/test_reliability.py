@@ -29,7 +29,6 @@ from tests.support.reliability import (
     Helper,
     Result,
     assert_one_line,
-    fresh_code,
     is_root,
     lock_file,
     lock_is_free,
@@ -226,7 +225,7 @@ def test_ctrl_c_while_waiting_for_another_prompt(mfa):
     assert cancelled.stderr == "mfa-process: cancelled\n"
     assert_one_line(cancelled, EXIT_CANCELLED, "cancelled")
     assert not lock_is_free(lock_file(mfa.state, session_key(mfa.proxy)))  # still the first's
-    first.type(fresh_code(mfa.proxy))
+    first.type(mfa.proxy.fresh_code())
     doc = credentials_of(first.finish(), mfa)
     assert_cached(mfa, doc)
     assert mfa.proxy.get_session_token_calls == 1
@@ -501,7 +500,7 @@ def cold_round(mfa: Helper, outdir: Path) -> tuple[list[Result], float, float]:
         child.expect_exact(PROMPT, timeout=60)
         child.expect_exact(": ", timeout=5)
         to_prompt = time.monotonic() - started
-        child.sendline(fresh_code(mfa.proxy))
+        child.sendline(mfa.proxy.fresh_code())
         child.expect(pexpect.EOF, timeout=90)
     finally:
         child.close(force=True)

@@ -16,6 +16,7 @@ import time
 import pexpect
 import pytest
 
+from tests.support.clients import run_detached
 from tests.support.home import VENV_BIN, AwsHome
 
 pytestmark = pytest.mark.keyring
@@ -40,15 +41,8 @@ def add_role_profiles(home: AwsHome, extra: str = "") -> None:
 
 
 def aws(home: AwsHome, profile: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AWS_V1, "sts", "get-caller-identity", "--profile", profile, "--output", "json"],
-        env=home.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        check=False,
+    return run_detached(
+        home, [AWS_V1, "sts", "get-caller-identity", "--profile", profile, "--output", "json"], timeout=60
     )
 
 
@@ -85,16 +79,7 @@ def test_one_prompt_serves_three_roles_then_silent_reassume(sts_proxy, aws_home)
 
     # boto3 through a role profile, served from the cache
     script = "import boto3; print(boto3.Session(profile_name='role1').client('sts').get_caller_identity()['Account'])"
-    result = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", script],
-        env=aws_home.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        check=False,
-    )
+    result = run_detached(aws_home, [str(VENV_BIN / "python"), "-c", script], timeout=60)
     assert result.returncode == 0, result.stderr
     assert sts_proxy.count("AssumeRole") == 3
 
@@ -141,15 +126,7 @@ def test_refused_role_is_one_clear_line(sts_proxy, aws_home):
         "User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: sts:AssumeRole",
         action="AssumeRole",
     )
-    result = subprocess.run(
-        [MFA, "--profile", "source", "--config-profile", "role1"],
-        env=aws_home.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        check=False,
-    )
+    result = run_detached(aws_home, [MFA, "--profile", "source", "--config-profile", "role1"], timeout=60)
     assert result.returncode == 6
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
@@ -163,27 +140,11 @@ def test_plain_role_arn_next_to_credential_process_is_explained(sts_proxy, aws_h
         + f"\n[profile bad]\ncredential_process = {MFA} --profile source --config-profile bad\n"
         + "role_arn = arn:aws:iam::123456789012:role/admin\n"
     )
-    result = subprocess.run(
-        [MFA, "--profile", "source", "--config-profile", "bad"],
-        env=aws_home.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        check=False,
-    )
+    result = run_detached(aws_home, [MFA, "--profile", "source", "--config-profile", "bad"], timeout=60)
     assert result.returncode == 3
     assert "rename it to mfa_process_role_arn" in result.stderr
     # and botocore itself indeed refuses such a profile before running the helper
     probe = "import boto3; boto3.Session(profile_name='bad').client('sts').get_caller_identity()"
-    botocore_run = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", probe],
-        env=aws_home.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        check=False,
-    )
+    botocore_run = run_detached(aws_home, [str(VENV_BIN / "python"), "-c", probe], timeout=60)
     assert botocore_run.returncode != 0
     assert "source_profile" in botocore_run.stderr or "credential_source" in botocore_run.stderr

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import shlex
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,27 +155,10 @@ def run_detached(
     )
 
 
-def fresh_code(proxy: StsProxy) -> str:
-    """A code the proxy accepts now and has not accepted before, without waiting for the next window.
-
-    Like AWS, the proxy accepts the codes of the previous, current and next 30-second windows, so a
-    second prompt within one window is answered with the next window's code (as a user whose device
-    has just moved on would type).
-    """
-    used = set(proxy.accepted_codes)
-    now = time.time()
-    step = proxy.totp.interval
-    for offset in (0, step, -step):
-        code = str(proxy.totp.at(now + offset))
-        if code not in used:
-            return code
-    return proxy.wait_for_fresh_code()
-
-
 def answer_prompt(child: pexpect.spawn, proxy: StsProxy, timeout: float = COMMAND_TIMEOUT) -> str:
     """Wait for the helper's prompt on the child's terminal and type a fresh code; the code typed."""
     child.expect(PROMPT, timeout=timeout)
     child.expect(r": ", timeout=5)  # the end of the prompt line: the helper is reading now
-    code = fresh_code(proxy)
+    code = proxy.fresh_code()
     child.sendline(code)
     return code

@@ -161,7 +161,7 @@ class Session:
     def answer(self, timeout: float = 30) -> str:
         """Wait for the prompt and type a code the proxy accepts; the code."""
         self.wait_prompt(timeout)
-        code = fresh_code(self.proxy)
+        code = self.proxy.fresh_code()
         self.type(code)
         return code
 
@@ -179,18 +179,6 @@ class Session:
         """End the child whatever it is doing (teardown of a failed test)."""
         if self.child.isalive():
             self.child.close(force=True)
-
-
-def fresh_code(proxy: MfaStsProxy) -> str:
-    """A code the proxy accepts now and has not accepted before (the next window's code if need be)."""
-    used = set(proxy.accepted_codes)
-    now = time.time()
-    step = proxy.totp.interval
-    for offset in (0, step, -step):
-        code = str(proxy.totp.at(now + offset))
-        if code not in used:
-            return code
-    return proxy.wait_for_fresh_code()
 
 
 class Helper:

@@ -257,6 +257,22 @@ class StsProxy:
         valid = {self._totp.at(now + k * self._interval) for k in (-1, 0, 1)}
         return next(code for code in (f"{n:06d}" for n in range(1_000_000)) if code not in valid)
 
+    def fresh_code(self) -> str:
+        """A code accepted now and never accepted before, without waiting for the next window.
+
+        Like AWS, the proxy accepts the codes of the previous, current and next windows, so a second
+        prompt within one window is answered with the next window's code (as a user whose device has just
+        moved on would type); only when all three were used does this wait.
+        """
+        with self._lock:
+            used = set(self._used_codes)
+        now = time.time()
+        for offset in (0, self._interval, -self._interval):
+            code = str(self._totp.at(now + offset))
+            if code not in used:
+                return code
+        return self.wait_for_fresh_code()
+
     def wait_for_fresh_code(self, timeout: float | None = None) -> str:
         """Return a valid code not accepted before, sleeping into the next window if needed."""
         limit = timeout if timeout is not None else 2 * self._interval + 5
