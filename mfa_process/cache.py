@@ -3,7 +3,10 @@
 Key format (the keyring "username" under service ``mfa-process``), fields percent-escaped for ``%`` and ``|``::
 
     session|v1|<source profile>|<mfa serial>
-    role|v1|<source profile>|<mfa serial>|<role arn>|<session name>|<external id digest or ->
+    role|v2|<source profile>|<mfa serial>|<role arn>|<session name>|<external id digest or ->|<source identity or ->|<duration>
+
+Every AssumeRole parameter that changes what AWS issues is part of the role key, so credentials assumed
+for one source identity, external id or duration are never served to a request for another.
 
 keyring has no listing API, so the index (``index.json`` in the state directory, mode 0600) remembers which
 entries exist and when they expire, with no secrets, for ``status`` and ``logout --all``.
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
 KEY_VERSION: Final = "v1"
+#: Version of role keys: v2 added the source identity and the requested duration.
+ROLE_KEY_VERSION: Final = "v2"
+_ROLE_FIELDS: Final = ("profile", "serial", "role_arn", "session_name", "external_id", "source_identity", "duration")
 INDEX_NAME: Final = "index.json"
 
 
@@ -42,13 +48,22 @@ def session_key(profile: str, serial: str) -> str:
     return "|".join(("session", KEY_VERSION, escape_field(profile), escape_field(serial)))
 
 
-def role_key(profile: str, serial: str, role_arn: str, session_name: str, external_id: str | None) -> str:
+def role_key(
+    profile: str,
+    serial: str,
+    role_arn: str,
+    session_name: str,
+    external_id: str | None,
+    *,
+    source_identity: str | None,
+    duration: int,
+) -> str:
     """Cache key of one role's credentials assumed from that session (the external id only as a digest)."""
     import hashlib
 
     ext = hashlib.sha256(external_id.encode()).hexdigest()[:12] if external_id else "-"
-    fields = (profile, serial, role_arn, session_name, ext)
-    return "|".join(("role", KEY_VERSION, *(escape_field(f) for f in fields)))
+    fields = (profile, serial, role_arn, session_name, ext, source_identity or "-", str(duration))
+    return "|".join(("role", ROLE_KEY_VERSION, *(escape_field(f) for f in fields)))
 
 
 def parse_key(key: str) -> dict[str, str] | None:
@@ -56,9 +71,8 @@ def parse_key(key: str) -> dict[str, str] | None:
     parts = key.split("|")
     if len(parts) == 4 and parts[:2] == ["session", KEY_VERSION]:
         return {"kind": "session", "profile": _unescape(parts[2]), "serial": _unescape(parts[3])}
-    if len(parts) == 7 and parts[:2] == ["role", KEY_VERSION]:
-        names = ("profile", "serial", "role_arn", "session_name", "external_id")
-        return {"kind": "role", **{n: _unescape(v) for n, v in zip(names, parts[2:])}}
+    if len(parts) == 2 + len(_ROLE_FIELDS) and parts[:2] == ["role", ROLE_KEY_VERSION]:
+        return {"kind": "role", **{n: _unescape(v) for n, v in zip(_ROLE_FIELDS, parts[2:])}}
     return None
 
 

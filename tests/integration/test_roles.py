@@ -16,7 +16,7 @@ import time
 import pexpect
 import pytest
 
-from tests.support.clients import run_detached
+from tests.support.clients import answer_prompt, finish, run_detached, screen, spawn
 from tests.support.home import VENV_BIN, AwsHome
 
 pytestmark = pytest.mark.keyring
@@ -148,3 +148,24 @@ def test_plain_role_arn_next_to_credential_process_is_explained(sts_proxy, aws_h
     botocore_run = run_detached(aws_home, [str(VENV_BIN / "python"), "-c", probe], timeout=60)
     assert botocore_run.returncode != 0
     assert "source_profile" in botocore_run.stderr or "credential_source" in botocore_run.stderr
+
+
+def test_credentials_for_one_source_identity_are_never_served_to_another(sts_proxy, aws_home):
+    role = ["--role-arn", ROLES[0]]
+    child = spawn(aws_home, [MFA, "login", "--profile", "source", *role, "--source-identity", "alice"])
+    answer_prompt(child, sts_proxy)
+    assert finish(child) == 0, screen(child)
+    served: dict[str, set[str]] = {}
+    for identity in ("alice", "bob", "-", "alice", "bob", "-"):
+        flags = ["--source-identity", identity] if identity != "-" else []
+        result = run_detached(aws_home, [MFA, "--profile", "source", *role, *flags], timeout=60)
+        assert result.returncode == 0, result.stderr
+        served.setdefault(identity, set()).add(json.loads(result.stdout)["AccessKeyId"])
+    assert [c.params.get("SourceIdentity") for c in sts_proxy.calls if c.action == "AssumeRole"] == [
+        "alice",
+        "bob",
+        None,
+    ]
+    assert all(len(keys) == 1 for keys in served.values())
+    assert len(set().union(*served.values())) == 3
+    assert sts_proxy.get_session_token_calls == 1

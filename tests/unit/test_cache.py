@@ -24,23 +24,47 @@ def test_keys_round_trip(profile, serial):
         "profile": profile,
         "serial": serial,
     }
-    key = cache.role_key(profile, serial, "arn:aws:iam::210987654321:role/A", "alice", "secret-ext")
+    key = cache.role_key(
+        profile, serial, "arn:aws:iam::210987654321:role/A", "alice", "secret-ext", source_identity="a|b", duration=900
+    )
     fields = cache.parse_key(key)
     assert fields is not None
     assert fields["role_arn"] == "arn:aws:iam::210987654321:role/A"
+    assert (fields["source_identity"], fields["duration"]) == ("a|b", "900")
     assert "secret-ext" not in key
 
 
-def test_external_id_changes_the_role_key():
-    a = cache.role_key("p", "s", "arn:aws:iam::210987654321:role/A", "n", "x1")
-    b = cache.role_key("p", "s", "arn:aws:iam::210987654321:role/A", "n", "x2")
-    c = cache.role_key("p", "s", "arn:aws:iam::210987654321:role/A", "n", None)
-    assert len({a, b, c}) == 3
+ROLE_A = "arn:aws:iam::210987654321:role/A"
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"role_arn": "arn:aws:iam::210987654321:role/B"},
+        {"session_name": "other"},
+        {"external_id": "x2"},
+        {"external_id": None},
+        {"source_identity": "bob"},
+        {"source_identity": None},
+        {"duration": 900},
+    ],
+    ids=lambda changed: "-".join(f"{k}={v}" for k, v in changed.items()),
+)
+def test_every_parameter_that_changes_what_aws_issues_changes_the_role_key(changed):
+    base = {"role_arn": ROLE_A, "session_name": "n", "external_id": "x1", "source_identity": "alice", "duration": 3600}
+
+    def key(role_arn, session_name, external_id, source_identity, duration):
+        return cache.role_key(
+            "p", "s", role_arn, session_name, external_id, source_identity=source_identity, duration=duration
+        )
+
+    assert key(**base) != key(**{**base, **changed})
 
 
 def test_unknown_keys_parse_to_none():
     assert cache.parse_key("keys|v1|me") is None
     assert cache.parse_key("session|v9|a|b") is None
+    assert cache.parse_key("role|v1|p|s|r|n|-") is None  # the format before source identity and duration
 
 
 def test_freshness_window():

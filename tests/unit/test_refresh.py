@@ -244,6 +244,31 @@ def test_session_expiry_prompts_once_for_roles(tmp_path):
     assert len(h.sts.session_calls) == 2
 
 
+def test_source_identity_is_never_served_to_another(tmp_path):
+    def with_identity(identity: str | None) -> Settings:
+        return settings(role=RoleSettings(ROLE, "alice", source_identity=identity))
+
+    h = Harness(tmp_path, with_identity("alice"))
+    served = {}
+    for identity in ("alice", "bob", None, "alice", "bob", None):
+        h.ctx.settings = with_identity(identity)
+        served.setdefault(identity, set()).add(refresh.credentials(h.ctx).access_key_id)
+    assert [c["source_identity"] for c in h.sts.role_calls] == ["alice", "bob", None]
+    assert {identity: len(keys) for identity, keys in served.items()} == {"alice": 1, "bob": 1, None: 1}
+    assert len(set().union(*served.values())) == 3
+    assert len(h.asked) == 1  # one session serves all three
+
+
+def test_a_shorter_role_duration_is_not_served_longer_credentials(tmp_path):
+    h = Harness(tmp_path, role_settings(duration=3600))
+    long = refresh.credentials(h.ctx)
+    h.ctx.settings = role_settings(duration=900)
+    short = refresh.credentials(h.ctx)
+    assert short.access_key_id != long.access_key_id
+    assert short.expiration == T0 + timedelta(seconds=900)
+    assert [c["duration"] for c in h.sts.role_calls] == [3600, 900]
+
+
 def test_role_duration_is_clamped_once_and_never_outlives_the_session(tmp_path):
     h = Harness(tmp_path, settings(duration_seconds=3000, role=RoleSettings(ROLE, "alice", duration_seconds=7200)))
     creds = refresh.credentials(h.ctx)
