@@ -3,7 +3,8 @@
 Key format (the keyring "username" under service ``mfa-process``), fields percent-escaped for ``%`` and ``|``::
 
     session|v1|<source profile>|<mfa serial>
-    role|v2|<source profile>|<mfa serial>|<role arn>|<session name>|<external id digest or ->|<source identity or ->|<duration>
+    role|v2|<source profile>|<mfa serial>|<role arn>|<session name>|<external id digest or ->
+           |<source identity or ->|<duration>
 
 Every AssumeRole parameter that changes what AWS issues is part of the role key, so credentials assumed
 for one source identity, external id or duration are never served to a request for another.
