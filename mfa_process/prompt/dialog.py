@@ -9,8 +9,8 @@ Which program, by platform (each only if ``shutil.which`` finds it):
 
 :func:`find_dialog` takes the platform, environment and ``which`` as parameters, so every branch is
 tested on any machine. The message never passes through a shell; where it is embedded in a script it is
-escaped for that language (:func:`applescript_string`, :func:`powershell_string`), and PowerShell gets its
-script base64-encoded (``-EncodedCommand``) so Windows command-line quoting cannot touch it.
+escaped for that language (:func:`applescript_string`, :func:`mfa_process.shellvars.powershell_quote`), and
+PowerShell gets its script base64-encoded (``-EncodedCommand``) so Windows command-line quoting cannot touch it.
 
 Cancel (exit code 1; for osascript, AppleScript error -128) is :class:`PromptCancelled`; a dialog left
 open longer than :data:`DIALOG_TIMEOUT` seconds is closed and reported.
@@ -34,8 +34,6 @@ DIALOG_TIMEOUT: Final = 120.0
 
 #: Finds a program on PATH; ``shutil.which`` in production.
 Which = Callable[[str], "str | None"]
-
-_PS_QUOTES: Final = "'\u2018\u2019\u201a\u201b"  # PowerShell ends a '...' string at any of these
 
 
 class Dialog(NamedTuple):
@@ -111,11 +109,6 @@ def applescript_string(text: str) -> str:
     return f'"{body}"'
 
 
-def powershell_string(text: str) -> str:
-    """``text`` as a PowerShell single-quoted (verbatim) string literal."""
-    return "'" + "".join(char * 2 if char in _PS_QUOTES else char for char in text) + "'"
-
-
 def _candidates(platform: str, environ: Mapping[str, str]) -> tuple[str, ...]:
     if platform == "darwin":
         return ("osascript",)
@@ -152,10 +145,12 @@ def _osascript_argv(path: str, message: str) -> list[str]:
 def _powershell_argv(path: str, message: str) -> list[str]:
     import base64
 
+    from mfa_process.shellvars import powershell_quote
+
     script = (
         "Add-Type -AssemblyName Microsoft.VisualBasic; "
-        f"$answer = [Microsoft.VisualBasic.Interaction]::InputBox({powershell_string(message)}, "
-        f"{powershell_string(TITLE)}); "
+        f"$answer = [Microsoft.VisualBasic.Interaction]::InputBox({powershell_quote(message)}, "
+        f"{powershell_quote(TITLE)}); "
         "if ($answer -eq '') { exit 1 }; "  # InputBox returns '' for Cancel
         "[Console]::Out.Write($answer)"
     )

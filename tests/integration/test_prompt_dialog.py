@@ -22,13 +22,13 @@ import pytest
 from mfa_process.errors import NoTerminalError, PromptCancelled, PromptError
 from mfa_process.prompt import ask_code, dialog, get_driver
 from mfa_process.prompt.code import RETRY_MESSAGE
+from tests.support.powershell import parse_verbatim
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fake programs are sh scripts")
 
 REPO = Path(__file__).resolve().parents[2]
 MESSAGE = "MFA code for arn:aws:iam::123456789012:mfa/alice: "
 TRICKY = 'It\'s "quoted" \\ back\u2018slash\u2019 `$(id)` ${HOME} %PATH% & | ; <b>\nline two: '
-PS_QUOTES = "'\u2018\u2019\u201a\u201b"
 
 
 class Fake:
@@ -328,22 +328,6 @@ def powershell_script(argv: list[str]) -> str:
     return base64.b64decode(argv[4], validate=True).decode("utf-16-le")
 
 
-def parse_powershell_string(source: str) -> tuple[str, str]:
-    """The value of the single-quoted literal ``source`` starts with (any of PowerShell's single quotes)."""
-    assert source[0] in PS_QUOTES
-    value: list[str] = []
-    i = 1
-    while True:
-        if source[i] in PS_QUOTES:
-            if source[i + 1] not in PS_QUOTES:
-                return "".join(value), source[i + 1 :]
-            value.append(source[i + 1])
-            i += 2
-        else:
-            value.append(source[i])
-            i += 1
-
-
 def powershell_dialog() -> dialog.Dialog:
     found = dialog.find_dialog(platform="win32", environ={}, which=which_of("powershell"))
     assert found is not None
@@ -364,7 +348,7 @@ def test_powershell_quoting_keeps_the_message_inside_the_string(message: str) ->
     script = powershell_script(powershell_dialog().argv(message))
     prefix = "Add-Type -AssemblyName Microsoft.VisualBasic; $answer = [Microsoft.VisualBasic.Interaction]::InputBox("
     assert script.startswith(prefix)
-    value, rest = parse_powershell_string(script[len(prefix) :])
+    value, rest = parse_verbatim(script[len(prefix) :])
     assert value == message
     assert rest == ", 'mfa-process'); if ($answer -eq '') { exit 1 }; [Console]::Out.Write($answer)"
 
