@@ -31,10 +31,10 @@ import shlex
 import stat
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
 
 from mfa_process.errors import ConfigError, UsageError
 
@@ -198,27 +198,57 @@ def write_atomic(path: Path, text: str, *, backup: bool = False, expect: str | N
     and renamed over the file, which keeps its permission bits (0600 for a new file, in a directory
     created 0700 if missing). A symlink is written through: its target is replaced and the link stays.
     ``backup`` first copies the old content to ``<name>.<timestamp>.bak`` (mode 0600) beside ``path``.
-    ``expect`` is the content the caller read: if the file changed since, nothing is written.
+    ``expect`` is the content the caller read: if the file changed since, nothing is written. The file is
+    checked again (size, modification time, inode and a SHA-256 of its content) right before the rename,
+    so an edit another program makes while the backup and the new file are written is never overwritten.
     """
     display = _display(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
-        try:
-            st = os.stat(target)
-        except FileNotFoundError:
-            st = None
+        st = _stat_or_none(target)
         if st is not None and not stat.S_ISREG(st.st_mode):
             raise ConfigError(f"cannot write {display}: not a regular file")
         old = target.read_bytes() if st is not None else None
         if expect is not None and (old or b"") != expect.encode("utf-8"):
-            raise ConfigError(f"{display} changed while mfa-process was editing it; run the command again")
+            _refuse_changed(display)
         if st is None and not path.is_symlink():
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         saved = _write_backup(path, old) if backup and old is not None else None
-        _replace(target, text.encode("utf-8"), st)
+        try:
+            _replace(target, text.encode("utf-8"), st, check=lambda: _check_same(target, st, old, display))
+        except ConfigError:
+            if saved is not None:
+                with contextlib.suppress(OSError):
+                    saved.unlink()  # nothing was written: a backup of the unchanged file only leaves a copy
+            raise
     except OSError as exc:
         raise ConfigError(f"cannot write {display}: {exc.strerror or exc}; it was not changed") from None
     return saved
+
+
+def _refuse_changed(display: str) -> NoReturn:
+    raise ConfigError(f"{display} changed while mfa-process was editing it; run the command again")
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _check_same(target: Path, before: os.stat_result | None, content: bytes | None, display: str) -> None:
+    """Refuse unless ``target`` is still the file that was read: same size, mtime, inode and content hash."""
+    import hashlib
+
+    now = _stat_or_none(target)
+    if before is None or now is None or content is None:
+        if before is None and now is None:
+            return
+        _refuse_changed(display)
+    same_stat = (now.st_size, now.st_mtime_ns, now.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    if not same_stat or hashlib.sha256(target.read_bytes()).digest() != hashlib.sha256(content).digest():
+        _refuse_changed(display)
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -555,8 +585,8 @@ def _write_backup(path: Path, data: bytes) -> Path:
     raise FileExistsError(f"too many backups of {path.name} this second")
 
 
-def _replace(target: Path, data: bytes, st: os.stat_result | None) -> None:
-    """Write ``data`` to a temporary file beside ``target`` and rename it over ``target``."""
+def _replace(target: Path, data: bytes, st: os.stat_result | None, *, check: Callable[[], None]) -> None:
+    """Write ``data`` to a temporary file beside ``target``, run ``check`` (it raises to refuse), then rename."""
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o600
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -571,6 +601,7 @@ def _replace(target: Path, data: bytes, st: os.stat_result | None) -> None:
             os.fsync(handle.fileno())
         if not hasattr(os, "fchmod"):
             os.chmod(tmp, mode)
+        check()
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -10,6 +10,7 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.configloader import load_config, raw_config_parse
@@ -539,6 +540,74 @@ def test_expect_refuses_a_file_changed_meanwhile(tmp_path: Path) -> None:
     write_atomic(path, "[b]\n", expect="[a]\n")
     write_atomic(tmp_path / "new", "[n]\n", expect="")
     assert path.read_text() == "[b]\n"
+
+
+def _append(path: Path) -> None:
+    with path.open("a") as handle:
+        handle.write("[theirs]\n")
+
+
+def _same_size_same_mtime(path: Path) -> None:
+    before = path.stat()
+    path.write_text(path.read_text().replace("a", "z"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _replaced_by_rename(path: Path) -> None:
+    fresh = path.with_name("editor.swp")
+    fresh.write_text("[theirs]\n")
+    os.replace(fresh, path)
+
+
+def _created(path: Path) -> None:
+    path.write_text("[theirs]\n")
+
+
+EDITS = {"append": _append, "same size and mtime": _same_size_same_mtime, "rename over": _replaced_by_rename}
+
+
+@pytest.mark.parametrize("moment", ["backup", "fsync"])
+@pytest.mark.parametrize("edit", list(EDITS), ids=list(EDITS))
+def test_an_edit_made_while_writing_is_never_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str, edit: str
+) -> None:
+    """Another program edits the file after it was read and checked, while the backup or the new file is written."""
+    path = tmp_path / "credentials"
+    path.write_text("[a]\nkey = 1\n")
+    text = path.read_text()
+    real = {"backup": configedit._write_backup, "fsync": os.fsync}
+    edited: list[str] = []
+
+    def interfere(*args: Any) -> Any:
+        result = real[moment](*args)
+        if not edited:
+            EDITS[edit](path)
+            edited.append(path.read_text())
+        return result
+
+    if moment == "backup":
+        monkeypatch.setattr(configedit, "_write_backup", interfere)
+    else:
+        monkeypatch.setattr(os, "fsync", interfere)
+    with pytest.raises(ConfigError, match="changed while mfa-process was editing it; run the command again"):
+        write_atomic(path, "[mine]\n", backup=True, expect=text)
+    assert path.read_text() == edited[0]  # their edit survives
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials"]  # no temporary file, no stale backup
+
+
+def test_a_file_created_while_writing_is_never_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config"
+    real_fsync = os.fsync
+
+    def interfere(fd: int) -> None:
+        real_fsync(fd)
+        if not path.exists():
+            _created(path)
+
+    monkeypatch.setattr(os, "fsync", interfere)
+    with pytest.raises(ConfigError, match="changed while mfa-process was editing it"):
+        write_atomic(path, "[mine]\n", expect="")
+    assert path.read_text() == "[theirs]\n"
 
 
 def test_directory_is_not_a_config_file(tmp_path: Path) -> None:
