@@ -5,7 +5,7 @@ user gets it), in the benchmark's throwaway environment and D-Bus session::
 
     python seed.py PROFILE SERIAL
 
-The item is written through ``KeyringStore``, i.e. through ``keyring``; that first keyring-based write is
+The item is written through ``keystore.choose.open_cache``, i.e. through ``keyring``; that first keyring-based write is
 also what records the resolved backend in ``$XDG_STATE_HOME/mfa-process/backend``, without which the
 cache-hit fast path stays off. Prints one JSON line: the cache key, the access key id served, the stored
 value, and the remembered backend.
@@ -21,8 +21,8 @@ from datetime import datetime, timedelta, timezone
 
 from mfa_process.cache import session_key
 from mfa_process.credentials import Credentials
+from mfa_process.keystore.choose import open_cache
 from mfa_process.paths import state_dir
-from mfa_process.store import KeyringStore, SecretStore
 
 #: Length of the session token stored: about what GetSessionToken returns for an IAM user.
 TOKEN_CHARS = 444
@@ -31,8 +31,8 @@ ACCOUNT_ID = "123456789012"
 
 def main(argv: list[str]) -> int:
     profile, serial = argv
-    raw = KeyringStore(state_dir(os.environ), os.environ)
-    store = SecretStore(raw)
+    store = open_cache(state_dir(os.environ), os.environ)
+    raw = store.raw
     creds = Credentials(
         access_key_id="ASIA" + secrets.token_hex(8).upper(),
         secret_access_key=secrets.token_urlsafe(30),
@@ -42,8 +42,8 @@ def main(argv: list[str]) -> int:
     )
     key = session_key(profile, serial)
     value = creds.to_cache()
-    store.set(key, value)
-    if store.get(key) != value:
+    store.save(key, value)
+    if store.load(key) != value:
         print("seed: the stored session does not read back", file=sys.stderr)
         return 1
     print(

@@ -11,7 +11,6 @@ from mfa_process.options import SESSION_OPTIONS
 from mfa_process.paths import state_dir
 from mfa_process.redact import redact, register
 from mfa_process.refresh import Context
-from mfa_process.store import KeyringStore, SecretStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,7 +84,9 @@ def has_other_credentials(files: AwsFiles, profile: str) -> bool:
 def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) -> Context:
     """Everything the refresh flow needs, with the expensive parts created only when first used."""
     state = state_dir(env)
-    store = SecretStore(KeyringStore(state, env, allow_insecure=settings.allow_insecure_keyring))
+    from mfa_process.keystore.choose import open_cache
+
+    store = open_cache(state, env, allow_insecure=settings.allow_insecure_keyring)
 
     def sts_factory() -> StsLike:
         from mfa_process.keys import load_keys
@@ -93,7 +94,9 @@ def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) ->
 
         keys = None
         if not has_file_keys(files, settings.profile):
-            keys = load_keys(store, settings.profile)
+            from mfa_process.keystore.choose import open_keys
+
+            keys = load_keys(open_keys(state, env, allow_insecure=settings.allow_insecure_keyring), settings.profile)
             if keys is not None:
                 register(keys[1])
             elif not has_other_credentials(files, settings.profile):

@@ -28,6 +28,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final
 
+    from mfa_process.keystore.parts import SplitStore
+
 KEY_VERSION: Final = "v1"
 #: Version of role keys: v2 added the source identity and the requested duration.
 ROLE_KEY_VERSION: Final = "v2"
@@ -90,6 +92,27 @@ def decode(value: str | None) -> Credentials | None:
         return Credentials.from_cache(value)
     except (ValueError, OverflowError, OSError):
         return None
+
+
+def load(store: SplitStore, key: str) -> Credentials | None:
+    """The credentials stored under *key*; a corrupt value is a miss. Keyring errors propagate."""
+    creds = decode(store.load(key))
+    if creds is not None:
+        from mfa_process.redact import register
+
+        register(*creds.secrets())
+    return creds
+
+
+def save(store: SplitStore, state: Path, key: str, creds: Credentials, notice: str | None = None) -> None:
+    """Store *creds* (the backend may forget them at their expiry), then record them in the index.
+
+    A keyring failure raises :class:`~mfa_process.errors.KeyringError` before the index is touched; an index
+    failure raises :class:`~mfa_process.errors.LockError` or :class:`OSError` after the value is stored.
+    """
+    store.save(key, creds.to_cache(), creds.expiration.timestamp())
+    with editing_index(state) as entries:
+        entries[key] = index_entry(key, creds, notice)
 
 
 class IndexEntry(Record):

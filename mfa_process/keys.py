@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mfa_process.cache import KEY_VERSION, escape_field
-from mfa_process.store import SecretStore
+from mfa_process.keystore.parts import SplitStore
 
 
 def keys_key(profile: str) -> str:
@@ -13,9 +13,9 @@ def keys_key(profile: str) -> str:
     return "|".join(("keys", KEY_VERSION, escape_field(profile)))
 
 
-def load_keys(store: SecretStore, profile: str) -> tuple[str, str] | None:
+def load_keys(store: SplitStore, profile: str) -> tuple[str, str] | None:
     """The (access key id, secret access key) stored for *profile*, or None."""
-    value = store.get(keys_key(profile))
+    value = store.load(keys_key(profile))
     if not value:
         return None
     try:
@@ -28,11 +28,11 @@ def load_keys(store: SecretStore, profile: str) -> tuple[str, str] | None:
     return None
 
 
-def save_keys(store: SecretStore, profile: str, key_id: str, secret: str) -> None:
+def save_keys(store: SplitStore, profile: str, key_id: str, secret: str) -> None:
     """Store the key pair of *profile*."""
-    store.set(keys_key(profile), json.dumps({"k": key_id, "s": secret}, separators=(",", ":")))
+    store.save(keys_key(profile), json.dumps({"k": key_id, "s": secret}, separators=(",", ":")))
 
 
-def delete_keys(store: SecretStore, profile: str) -> None:
+def delete_keys(store: SplitStore, profile: str) -> None:
     """Forget the key pair of *profile*."""
     store.delete(keys_key(profile))

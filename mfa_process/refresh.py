@@ -30,11 +30,12 @@ from mfa_process.errors import (
     PromptError,
 )
 from mfa_process.redact import register
-from mfa_process.store import SecretStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Final, Protocol
+
+    from mfa_process.keystore.parts import SplitStore
 
 #: How many codes a user may enter (AWS rejected each) before giving up.
 CODE_TRIES: Final = 3
@@ -83,7 +84,7 @@ class Context:
         self,
         *,
         settings: Settings,
-        store: SecretStore,
+        store: SplitStore,
         state: Path,
         ask: Callable[[str], str],
         notify: Callable[[str], None],
@@ -116,7 +117,7 @@ class Context:
 def load(ctx: Context, key: str) -> Credentials | None:
     """The cached credentials under *key*; an unreadable or corrupt entry is a miss (fatal keyring states aside)."""
     try:
-        creds = cache.decode(ctx.store.get(key))
+        return cache.load(ctx.store, key)
     except KeyringUnavailable:
         raise
     except KeyringError as exc:
@@ -124,21 +125,14 @@ def load(ctx: Context, key: str) -> Credentials | None:
             ctx.notify(f"mfa-process: cannot read the cache ({exc}); asking AWS instead")
         ctx.read_failed = True
         return None
-    if creds is not None:
-        register(*creds.secrets())
-    return creds
 
 
 def save(ctx: Context, key: str, creds: Credentials, notice: str | None = None) -> None:
     """Store *creds*; a failure is reported and swallowed: the caller still gets its credentials."""
     try:
-        ctx.store.set(key, creds.to_cache())
+        cache.save(ctx.store, ctx.state, key, creds, notice)
     except KeyringError as exc:
         ctx.notify(f"mfa-process: could not cache the credentials ({exc}); you will be asked again next time")
-        return
-    try:
-        with cache.editing_index(ctx.state) as entries:
-            entries[key] = cache.index_entry(key, creds, notice)
     except (LockError, OSError) as exc:
         ctx.notify(f"mfa-process: could not update the cache index ({exc}); `status` may miss this entry")
 

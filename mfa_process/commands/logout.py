@@ -8,8 +8,8 @@ from typing import Callable
 
 from mfa_process import cache
 from mfa_process.errors import UsageError
+from mfa_process.keystore.choose import open_cache
 from mfa_process.paths import state_dir
-from mfa_process.store import KeyringStore, SecretStore
 
 DESCRIPTION = "Delete cached MFA sessions and role credentials from the keyring (long-term keys stay)."
 EPILOG = """\
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if bool(args.profile) == bool(args.all):
         raise UsageError("give either --profile SOURCE or --all")
     state = state_dir(env)
-    store = SecretStore(KeyringStore(state, env, allow_insecure=args.allow_insecure_keyring))
+    store = open_cache(state, env, allow_insecure=args.allow_insecure_keyring)
     removed = 0
     with cache.editing_index(state) as entries:
         for key, entry in list(entries.items()):

@@ -146,16 +146,16 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from mfa_process.app import load_settings, make_context
     from mfa_process.asking import ask_line
     from mfa_process.credentials import format_left, format_local
+    from mfa_process.keystore.choose import open_keys
     from mfa_process.paths import state_dir
     from mfa_process.refresh import session_credentials
-    from mfa_process.store import KeyringStore, SecretStore
     from mfa_process.sts import SourceSession
 
     mfa_profile = args.mfa_profile or f"{args.source}-mfa"
     if mfa_profile == args.source:
         raise UsageError("--mfa-profile must differ from SOURCE (SOURCE keeps the long-term keys)")
     files = AwsFiles.load(env)
-    store = SecretStore(KeyringStore(state_dir(env), env, allow_insecure=args.allow_insecure_keyring))
+    store = open_keys(state_dir(env), env, allow_insecure=args.allow_insecure_keyring)
     keys = ensure_keys(args, files, store)
     region = (
         args.region

@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 from mfa_process import cache
 from mfa_process.credentials import format_left, format_local
+from mfa_process.keystore.choose import open_cache
 from mfa_process.paths import state_dir
 from mfa_process.refresh import utcnow
-from mfa_process.store import KeyringStore, SecretStore, class_path
 
 DESCRIPTION = "List cached MFA sessions and role credentials, when they expire, and the keyring backend in use."
 EPILOG = """\
@@ -84,11 +84,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from mfa_process.config import DEFAULT_REFRESH_MARGIN
 
     state = state_dir(env)
-    keyring_store = KeyringStore(state, env, allow_insecure=args.allow_insecure_keyring)
-    store = SecretStore(keyring_store)
-    backend = class_path(keyring_store.backend())
+    store = open_cache(state, env, allow_insecure=args.allow_insecure_keyring)
+    backend = store.describe()["backend"]
     entries = cache.read_index(state)
-    present = {key: cache.decode(store.get(key)) is not None for key in entries}
+    present = {key: cache.decode(store.load(key)) is not None for key in entries}
     data = rows(entries, present, (utcnow(), DEFAULT_REFRESH_MARGIN))
     if args.json:
         print(json.dumps({"backend": backend, "entries": data}, indent=2))

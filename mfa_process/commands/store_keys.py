@@ -51,8 +51,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Read the pair, store it, verify it reads back, and only then touch the file."""
     from mfa_process.asking import ask_line, ask_secret
     from mfa_process.keys import load_keys, save_keys
+    from mfa_process.keystore.choose import open_keys
     from mfa_process.paths import state_dir
-    from mfa_process.store import KeyringStore, SecretStore, class_path
 
     profile = args.profile
     files = AwsFiles.load(env)
@@ -67,12 +67,11 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         secret = ask_secret(f"AWS Secret Access Key for profile {profile} (input hidden)")
     register(secret)
     check_key_pair(key_id, secret)
-    keyring_store = KeyringStore(state_dir(env), env, allow_insecure=args.allow_insecure_keyring)
-    store = SecretStore(keyring_store)
+    store = open_keys(state_dir(env), env, allow_insecure=args.allow_insecure_keyring)
     save_keys(store, profile, key_id, secret)
     if load_keys(store, profile) != (key_id, secret):
         raise KeyringError("the keyring did not return the keys just stored; nothing was removed from the file")
-    backend = class_path(keyring_store.backend())
+    backend = store.describe()["backend"]
     print(f"stored access key {masked(key_id)} of profile {profile} in the keyring ({backend})")
     if args.remove_from_file:
         remove_from_file(files, profile)

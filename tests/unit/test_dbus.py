@@ -1,6 +1,6 @@
 """Unit tests of :mod:`mfa_process.dbus`: messages checked byte for byte against ``jeepney`` (installed as
 keyring's dependency), malformed input, bus addresses, and whole conversations with a scripted bus over a
-socket pair or a listening socket. Calls to a real bus are in ``tests/integration/test_fastkeyring.py``."""
+socket pair or a listening socket. Calls to a real bus are in ``tests/integration/test_secretservice.py``."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ from mfa_process import cache, refresh
 from mfa_process.config import RoleSettings, Settings
 from mfa_process.credentials import Credentials
 from mfa_process.errors import KeyringError, KeyringUnavailable, MfaCodeRejected
-from mfa_process.store import MemoryStore, SecretStore
+from mfa_process.keystore.parts import SplitStore
+from tests.support.memstore import MemoryBackend
 
 SERIAL = "arn:aws:iam::123456789012:mfa/alice"
 ROLE = "arn:aws:iam::210987654321:role/Admin"
@@ -56,10 +57,10 @@ class Harness:
         self.codes = list(codes or ["111111", "222222", "333333", "444444"])
         self.asked: list[str] = []
         self.notices: list[str] = []
-        self.raw = MemoryStore()
+        self.raw = MemoryBackend()
         self.ctx = refresh.Context(
             settings=settings,
-            store=SecretStore(self.raw),
+            store=SplitStore(self.raw),
             state=tmp_path,
             ask=self.ask,
             notify=self.notices.append,
@@ -142,20 +143,20 @@ def test_corrupt_entry_is_a_miss(tmp_path):
     assert len(h.sts.session_calls) == 1
 
 
-class FailingStore(SecretStore):
+class FailingStore(SplitStore):
     def __init__(self, on: str, error: Exception) -> None:
-        super().__init__(MemoryStore())
+        super().__init__(MemoryBackend())
         self.on, self.error = on, error
 
-    def get(self, key: str) -> str | None:
+    def load(self, key: str) -> str | None:
         if self.on == "get":
             raise self.error
-        return super().get(key)
+        return super().load(key)
 
-    def set(self, key: str, value: str) -> None:
+    def save(self, key: str, value: str, expires: float | None = None) -> None:
         if self.on == "set":
             raise self.error
-        super().set(key, value)
+        super().save(key, value, expires)
 
 
 def test_keyring_write_failure_still_returns_credentials(tmp_path):

@@ -1,7 +1,7 @@
-"""Unit tests of :mod:`mfa_process.fastkeyring`: the backend decision, checked against keyring's own
+"""Unit tests of :mod:`mfa_process.keystore.secretservice`: the backend decision, checked against keyring's own
 code, keyring's backend properties, the lookup protocol against a fake Secret Service (as calls, and on the
 wire), and failures to reach one. Reads from a real gnome-keyring are in
-``tests/integration/test_fastkeyring.py``."""
+``tests/integration/test_secretservice.py``."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ import jeepney
 import pytest
 from jeepney.low_level import HeaderFields, Message
 
-from mfa_process import fastkeyring
-from mfa_process.fastkeyring import SECRET_SERVICE_BACKEND as SS
-from mfa_process.fastkeyring import FastReadUnavailable
+from mfa_process.keystore import secretservice as fastkeyring
+from mfa_process.keystore.secretservice import SECRET_SERVICE_BACKEND as SS
+from mfa_process.keystore.secretservice import FastReadUnavailable
 from tests.unit.test_dbus import Peer, Script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -539,7 +539,7 @@ def test_import_and_decision_stay_light(tmp_path: Path) -> None:
     """The module and the backend decision import neither keyring nor a D-Bus client (nor configparser here)."""
     code = (
         "import os, sys\n"
-        "import mfa_process.fastkeyring as f\n"
+        "import mfa_process.keystore.secretservice as f\n"
         "f.decide_for(os.environ, f.SECRET_SERVICE_BACKEND)\n"
         "heavy = {'keyring', 'jeepney', 'secretstorage', 'cryptography', 'configparser', '_socket', 'socket'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m == 'mfa_process.dbus'))\n"
@@ -555,7 +555,7 @@ def test_a_read_imports_only_the_small_client() -> None:
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
-        "from mfa_process import fastkeyring\n"
+        "from mfa_process.keystore import secretservice as fastkeyring\n"
         "try:\n"
         "    fastkeyring.read('s', 'u', env={'DBUS_SESSION_BUS_ADDRESS': 'unix:path=/nonexistent/bus'})\n"
         "except fastkeyring.FastReadUnavailable:\n"
@@ -566,7 +566,8 @@ def test_a_read_imports_only_the_small_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert set(out.stdout.split()) <= {
         "mfa_process",
-        "mfa_process.fastkeyring",
+        "mfa_process.keystore",
+        "mfa_process.keystore.secretservice",
         "mfa_process.dbus",
         "errno",
         "_socket",

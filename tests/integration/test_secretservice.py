@@ -1,4 +1,4 @@
-"""``fastkeyring.read`` against a real Secret Service (gnome-keyring), compared with ``keyring`` itself.
+"""``secretservice.read`` against a real Secret Service (gnome-keyring), compared with ``keyring`` itself.
 
 Run under ``scripts/keyring-session.sh``; without a Secret Service these tests are skipped, or fail when
 ``CI`` is set. Items go to the default collection under service :data:`SERVICE` and are removed; the
@@ -22,8 +22,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from mfa_process import fastkeyring
-from mfa_process.fastkeyring import SECRET_SERVICE_BACKEND, FastReadUnavailable
+from mfa_process.keystore import secretservice as fastkeyring
+from mfa_process.keystore.secretservice import SECRET_SERVICE_BACKEND, FastReadUnavailable
 from tests.support.gnome_keyring import GnomeKeyring
 
 pytestmark = pytest.mark.keyring
@@ -154,14 +154,21 @@ def test_a_read_in_a_fresh_process_stays_light(kr: Any, user: str) -> None:
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
-        "from mfa_process import fastkeyring\n"
+        "from mfa_process.keystore import secretservice as fastkeyring\n"
         f"assert fastkeyring.read({SERVICE!r}, {user!r}) == 'v'\n"
         "print(*sorted(set(sys.modules) - before))\n"
     )
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert set(out.stdout.split()) <= {"mfa_process", "mfa_process.fastkeyring", "mfa_process.dbus", "errno", "_socket"}
+    assert set(out.stdout.split()) <= {
+        "mfa_process",
+        "mfa_process.keystore",
+        "mfa_process.keystore.secretservice",
+        "mfa_process.dbus",
+        "errno",
+        "_socket",
+    }
 
 
 def test_several_reads_share_one_connection(kr: Any, user: str) -> None:

@@ -3,62 +3,64 @@ from __future__ import annotations
 import pytest
 
 from mfa_process.errors import KeyringError
-from mfa_process.store import HEAD_PREFIX, MemoryStore, SecretStore, classify_backend
+from mfa_process.keystore.keyringlib import classify_backend
+from mfa_process.keystore.parts import HEAD_PREFIX, SplitStore
+from tests.support.memstore import MemoryBackend
 
 
 def test_short_values_are_one_item():
-    raw = MemoryStore()
-    store = SecretStore(raw)
-    store.set("k", "value")
+    raw = MemoryBackend()
+    store = SplitStore(raw)
+    store.save("k", "value")
     assert raw.items == {"k": "value"}
-    assert store.get("k") == "value"
+    assert store.load("k") == "value"
 
 
 def test_long_value_splits_and_fits_a_capped_backend():
-    raw = MemoryStore(limit=1280)
-    store = SecretStore(raw)
+    raw = MemoryBackend(limit=1280)
+    store = SplitStore(raw)
     value = "T" * 4096 + "é"
-    store.set("k", value)
-    assert store.get("k") == value
+    store.save("k", value)
+    assert store.load("k") == value
     assert raw.items["k"].startswith(HEAD_PREFIX)
     assert all(len(v) <= 1280 for v in raw.items.values())
     assert len(raw.items) == 1 + 5
 
 
 def test_rewrite_removes_old_parts_and_delete_removes_all():
-    raw = MemoryStore(limit=1280)
-    store = SecretStore(raw)
-    store.set("k", "a" * 3000)
-    store.set("k", "b" * 2500)
-    assert store.get("k") == "b" * 2500
+    raw = MemoryBackend(limit=1280)
+    store = SplitStore(raw)
+    store.save("k", "a" * 3000)
+    store.save("k", "b" * 2500)
+    assert store.load("k") == "b" * 2500
     assert len(raw.items) == 1 + 3
-    store.set("k", "short")
+    store.save("k", "short")
     assert raw.items == {"k": "short"}
-    store.set("k", "c" * 2000)
+    store.save("k", "c" * 2000)
     store.delete("k")
     assert raw.items == {}
 
 
 def test_missing_or_mismatched_part_is_a_miss():
-    raw = MemoryStore()
-    store = SecretStore(raw)
-    store.set("k", "x" * 2500)
+    raw = MemoryBackend()
+    store = SplitStore(raw)
+    store.save("k", "x" * 2500)
     part = next(name for name in raw.items if name != "k")
     raw.items[part] = "y" * len(raw.items[part])
-    assert store.get("k") is None
+    assert store.load("k") is None
     del raw.items[part]
-    assert store.get("k") is None
+    assert store.load("k") is None
 
 
 def test_value_that_looks_like_a_head_is_stored_as_parts():
-    store = SecretStore(MemoryStore())
-    store.set("k", HEAD_PREFIX + "abc:1:0")
-    assert store.get("k") == HEAD_PREFIX + "abc:1:0"
+    store = SplitStore(MemoryBackend())
+    store.save("k", HEAD_PREFIX + "abc:1:0")
+    assert store.load("k") == HEAD_PREFIX + "abc:1:0"
 
 
 def test_capped_backend_refuses_oversized_values_itself():
     with pytest.raises(KeyringError):
-        MemoryStore(limit=10).set("k", "x" * 11)
+        MemoryBackend(limit=10).set("k", "x" * 11)
 
 
 class Fake:
@@ -98,7 +100,7 @@ def test_classify_chainer_by_members():
 
 
 def test_remembered_backend_is_loaded_directly_and_only_when_keyring_would_discover(tmp_path):
-    from mfa_process.store import KeyringStore
+    from mfa_process.keystore.keyringlib import KeyringStore
 
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     store = KeyringStore(tmp_path, env)

@@ -1,10 +1,7 @@
-"""Secret storage: named items in the OS keyring, split into parts when one item would be too large.
+"""The ``keyring`` library as a backend: every OS keyring it supports, with checks and a time limit.
 
-Windows Credential Manager caps a secret at 2560 bytes and ``keyring`` stores UTF-16 there, so an item holds
-about 1280 characters; a role session token alone can come close. Every backend therefore gets values of at
-most :data:`PART_SIZE` characters. A longer value is written as parts under a fresh generation id first and
-then published by rewriting the head item (``parts:<gen>:<count>:<digest>``); a reader follows the head and
-checks the digest, so it sees the old value or the new one, never a mix.
+Reads try :mod:`mfa_process.keystore.secretservice` first when keyring would use the Secret Service anyway,
+so a cache hit does not pay for importing keyring and probing its backends.
 """
 
 from __future__ import annotations
@@ -13,125 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mfa_process.errors import KeyringError, KeyringUnavailable
+from mfa_process.keystore import SERVICE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Final, Protocol, TypeVar
+    from typing import Any, Callable, Final, TypeVar
 
-#: Keyring service name of every item the tool writes.
-SERVICE: Final = "mfa-process"
-#: Largest value stored in one keyring item, in characters (fits Windows' 2560-byte UTF-16 limit).
-PART_SIZE: Final = 1000
-#: How long one keyring call may take before we stop waiting (a locked keyring may wait on a prompt).
-KEYRING_TIMEOUT: Final = 20.0
-HEAD_PREFIX: Final = "parts:"
-
-if TYPE_CHECKING:
     T = TypeVar("T")
 
-    class RawStore(Protocol):
-        """One keyring-like namespace of single items."""
-
-        def get(self, name: str) -> str | None:
-            """The item's value, or None."""
-
-        def set(self, name: str, value: str) -> None:
-            """Create or replace the item."""
-
-        def delete(self, name: str) -> None:
-            """Remove the item if it exists."""
-
-
-class MemoryStore:
-    """In-memory :class:`RawStore` for unit tests; *limit* emulates a backend's size cap."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self.items: dict[str, str] = {}
-        self.limit = limit
-
-    def get(self, name: str) -> str | None:
-        """The item's value, or None."""
-        return self.items.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        """Store the item, refusing values over the limit as a real capped backend would."""
-        if self.limit is not None and len(value) > self.limit:
-            raise KeyringError(f"value of {len(value)} characters exceeds the backend limit")
-        self.items[name] = value
-
-    def delete(self, name: str) -> None:
-        """Remove the item if it exists."""
-        self.items.pop(name, None)
-
-
-def _digest(value: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
-
-
-class SecretStore:
-    """Values of any length on top of a :class:`RawStore`, split into parts as needed."""
-
-    def __init__(self, raw: RawStore, part_size: int = PART_SIZE) -> None:
-        self.raw = raw
-        self.part_size = part_size
-
-    def _parts_of(self, head: str | None) -> list[str]:
-        if not head or not head.startswith(HEAD_PREFIX):
-            return []
-        try:
-            _, gen, count, _ = head.split(":")
-            return [f"#{gen}.{i}" for i in range(int(count))]
-        except ValueError:
-            return []
-
-    def _old_parts(self, key: str) -> list[str]:
-        """Parts of the value stored now; an unreadable head (corrupt, not UTF-8) has none to clean up."""
-        try:
-            return self._parts_of(self.raw.get(key))
-        except KeyringUnavailable:
-            raise
-        except KeyringError:
-            return []
-
-    def get(self, key: str) -> str | None:
-        """The value under *key*; None when absent or when its parts do not add up."""
-        head = self.raw.get(key)
-        if head is None or not head.startswith(HEAD_PREFIX):
-            return head
-        pieces = []
-        for suffix in self._parts_of(head):
-            piece = self.raw.get(key + suffix)
-            if piece is None:
-                return None
-            pieces.append(piece)
-        value = "".join(pieces)
-        if not pieces or _digest(value) != head.rsplit(":", 1)[-1]:
-            return None
-        return value
-
-    def set(self, key: str, value: str) -> None:
-        """Store *value*, publishing a multi-part value only once all its parts are written."""
-        old = self._old_parts(key)
-        if len(value) <= self.part_size and not value.startswith(HEAD_PREFIX):
-            self.raw.set(key, value)
-        else:
-            import secrets
-
-            gen = secrets.token_hex(4)
-            chunks = [value[i : i + self.part_size] for i in range(0, len(value), self.part_size)]
-            for i, chunk in enumerate(chunks):
-                self.raw.set(f"{key}#{gen}.{i}", chunk)
-            self.raw.set(key, f"{HEAD_PREFIX}{gen}:{len(chunks)}:{_digest(value)}")
-        for suffix in old:
-            self.raw.delete(key + suffix)
-
-    def delete(self, key: str) -> None:
-        """Remove *key* and any parts it has."""
-        for suffix in self._old_parts(key):
-            self.raw.delete(key + suffix)
-        self.raw.delete(key)
+#: How long one keyring call may take before we stop waiting (a locked keyring may wait on a prompt).
+KEYRING_TIMEOUT: Final = 20.0
 
 
 #: Backends that keep secrets in plain text or not at all; never used for the session cache silently.
@@ -199,16 +87,16 @@ def _with_timeout(func: Callable[..., T], *args: str, timeout: float = KEYRING_T
 
 
 class KeyringStore:
-    """:class:`RawStore` over the ``keyring`` library, with errors turned into :class:`KeyringError`.
+    """:class:`~mfa_process.keystore.Backend` over ``keyring``, with errors turned into :class:`KeyringError`."""
 
-    Reads try the fast Secret Service path first when keyring would use Secret Service anyway, so a cache
-    hit does not pay for importing keyring and probing its backends.
-    """
-
-    def __init__(self, state: Path, env: Mapping[str, str], *, allow_insecure: bool = False) -> None:
+    def __init__(
+        self, state: Path, env: Mapping[str, str], *, allow_insecure: bool = False, fast_reads: bool = True
+    ) -> None:
         self.state = state
         self.env = env
         self.allow_insecure = allow_insecure
+        #: Whether reads may go straight to the Secret Service (when keyring would use it anyway).
+        self.fast_reads = fast_reads
         self._backend: Any = None
 
     @property
@@ -260,7 +148,7 @@ class KeyringStore:
             return None
         import os
 
-        from mfa_process.fastkeyring import config_path
+        from mfa_process.keystore.secretservice import config_path
 
         if os.path.exists(config_path(self.env)):
             return None
@@ -283,13 +171,13 @@ class KeyringStore:
             pass
 
     def _fast_get(self, name: str) -> tuple[bool, str | None]:
-        from mfa_process import fastkeyring
+        from mfa_process.keystore import secretservice
 
-        if not fastkeyring.decide_for(self.env, self.remembered_backend()):
+        if not self.fast_reads or not secretservice.decide_for(self.env, self.remembered_backend()):
             return False, None
         try:
-            return True, fastkeyring.read(SERVICE, name, env=self.env, timeout=KEYRING_TIMEOUT)
-        except fastkeyring.FastReadUnavailable:
+            return True, secretservice.read(SERVICE, name, env=self.env, timeout=KEYRING_TIMEOUT)
+        except secretservice.FastReadUnavailable:
             return False, None
 
     def get(self, name: str) -> str | None:
@@ -300,8 +188,8 @@ class KeyringStore:
         value = self._call("read", "get_password", name)
         return value if isinstance(value, str) else None
 
-    def set(self, name: str, value: str) -> None:
-        """Write one item through keyring."""
+    def set(self, name: str, value: str, expires: float | None = None) -> None:
+        """Write one item through keyring (which has no expiry: *expires* is ignored)."""
         self._call("write", "set_password", name, value)
 
     def delete(self, name: str) -> None:
@@ -314,6 +202,10 @@ class KeyringStore:
             if isinstance(exc.__cause__, keyring.errors.PasswordDeleteError):
                 return
             raise
+
+    def describe(self) -> dict[str, Any]:
+        """The keyring backend's class path."""
+        return {"backend": class_path(self.backend())}
 
     def _call(self, verb: str, method: str, *args: str) -> Any:
         backend = self.backend()
