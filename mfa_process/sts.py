@@ -28,7 +28,10 @@ from mfa_process.errors import (
 )
 
 CONNECT_TIMEOUT: Final = 5
+#: Per socket read: an endpoint that sends one byte now and then never trips it, hence the deadline below.
 READ_TIMEOUT: Final = 15
+#: Seconds one AWS call may take in all (connecting, sending, retries, reading the whole answer).
+CALL_DEADLINE: Final = 30.0
 
 #: Error codes that mean the long-term key itself is unusable, with what to do about it.
 KEY_PROBLEMS: Final = {
@@ -118,10 +121,12 @@ class SourceSession:
         *,
         region: str | None = None,
         keys: tuple[str, str] | None = None,
+        deadline: float = CALL_DEADLINE,
     ) -> None:
         self.profile = profile
         self.region = region
         self.keys = keys
+        self.deadline = deadline
         self._session: Any = None
         self._long_term: Any = None
 
@@ -171,6 +176,20 @@ class SourceSession:
             if creds is None:
                 os.environ.pop(NESTED_MARKER, None)
 
+    def _call(self, action: str, client: Any, method: Any, **params: Any) -> Any:
+        """One AWS call, abandoned once :attr:`deadline` seconds have passed without its whole answer."""
+        from mfa_process.deadline import DeadlineExceeded, call_within
+
+        try:
+            return call_within(self.deadline, method, **params)
+        except DeadlineExceeded:
+            retry = "; AWS may have used the code, so wait for the next one" if action == "GetSessionToken" else ""
+            raise StsUnreachable(
+                f"{action}: {_endpoint_of(client)} sent no complete answer within {self.deadline:g} s (the deadline "
+                f"for connecting, sending and reading the whole response); check your network, proxy or endpoint "
+                f"settings{retry}"
+            ) from None
+
     def prepare(self) -> None:
         """Create the long-term-key client now: profile, key, region and endpoint errors show before a prompt."""
         if self._long_term is None:
@@ -181,7 +200,12 @@ class SourceSession:
         self.prepare()
         client = self._long_term
         try:
-            doc = client.get_session_token(SerialNumber=serial, TokenCode=code, DurationSeconds=duration)
+            doc = self._call(
+                "GetSessionToken", client, client.get_session_token, SerialNumber=serial, TokenCode=code,
+                DurationSeconds=duration,
+            )  # fmt: skip
+        except StsUnreachable:
+            raise
         except Exception as exc:
             raise _translate(exc, profile=self.profile, action="GetSessionToken", client=client) from None
         return _from_response(doc, account_id_from_arn(serial))
@@ -208,7 +232,9 @@ class SourceSession:
         if source_identity:
             params["SourceIdentity"] = source_identity
         try:
-            doc = client.assume_role(**params)
+            doc = self._call(f"AssumeRole {role_arn}", client, client.assume_role, **params)
+        except StsUnreachable:
+            raise
         except Exception as exc:
             raise _translate(exc, profile=self.profile, action=f"AssumeRole {role_arn}", client=client) from None
         return _from_response(doc, account_id_from_arn(role_arn))
@@ -220,8 +246,10 @@ class SourceSession:
         """
         client = self._iam_client()
         try:
-            user = client.get_user()["User"]["UserName"]
-            devices = client.list_mfa_devices(UserName=user)["MFADevices"]
+            user = self._call("GetUser", client, client.get_user)["User"]["UserName"]
+            devices = self._call("ListMFADevices", client, client.list_mfa_devices, UserName=user)["MFADevices"]
+        except StsUnreachable:
+            raise
         except Exception as exc:
             raise _translate(exc, profile=self.profile, action="ListMFADevices", client=client) from None
         return [str(d["SerialNumber"]) for d in devices]
@@ -240,7 +268,9 @@ class SourceSession:
         """``sts:GetCallerIdentity`` with *creds* (the MFA session): proves the whole chain works."""
         client = self._client(creds)
         try:
-            return str(client.get_caller_identity()["Arn"])
+            return str(self._call("GetCallerIdentity", client, client.get_caller_identity)["Arn"])
+        except StsUnreachable:
+            raise
         except Exception as exc:
             raise _translate(exc, profile=self.profile, action="GetCallerIdentity", client=client) from None
 
