@@ -26,6 +26,7 @@ COMMANDS: Final = {
     "status": "status",
     "env": "env",
     "exec": "execute",
+    "serve": "serve",
     "setup": "setup",
     "store-keys": "store_keys",
     "policy": "policy",

@@ -41,6 +41,13 @@ SESSION_OPTIONS: Final = (
     Option(("--allow-insecure-keyring",), "allow_insecure_keyring", "prompt and keyring", "accept a plain-text keyring backend", is_switch=True),
 )  # fmt: skip
 
+#: Options of the credential server (``serve``, ``exec --server``).
+SERVER_OPTIONS: Final = (
+    Option(("--port",), "port", "server", "port to listen on (default: a free port)", "N"),
+    Option(("--bind",), "bind", "server", "address to listen on (default 127.0.0.1)", "ADDRESS"),
+    Option(("--allow-non-loopback",), "allow_non_loopback", "server", "allow a --bind address other hosts or containers can reach", is_switch=True),
+)  # fmt: skip
+
 _BY_FLAG: Final = {flag: option for option in SESSION_OPTIONS for flag in option.flags}
 
 

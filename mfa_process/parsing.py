@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from mfa_process import __version__
 from mfa_process.errors import UsageError
-from mfa_process.options import SESSION_OPTIONS
+from mfa_process.options import SERVER_OPTIONS, SESSION_OPTIONS, Option
 
 PROG = "mfa-process"
 
@@ -26,6 +26,7 @@ commands (mfa-process COMMAND --help for each):
   status      list cached sessions and role credentials
   env         print export lines for the session's credentials
   exec        run a command with the session's credentials in its environment
+  serve       serve the credentials to SDKs over the container-credentials protocol
   setup       configure a profile end to end (keys, MFA device, credential_process)
   store-keys  move a profile's long-term access keys into the keyring
   policy      print or create the IAM policy that forces MFA
@@ -57,8 +58,18 @@ def add_source(parser: argparse.ArgumentParser, *, required: bool = True) -> Non
 def add_session_options(parser: argparse.ArgumentParser) -> None:
     """All options of the credential_process mode, grouped as in ``--help``."""
     add_source(parser)
+    add_options(parser, SESSION_OPTIONS[1:])
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The credential server's options (``serve``, ``exec --server``)."""
+    add_options(parser, SERVER_OPTIONS)
+
+
+def add_options(parser: argparse.ArgumentParser, options: tuple[Option, ...]) -> None:
+    """*options* in argument groups named by each option's group."""
     groups: dict[str, Any] = {}
-    for option in SESSION_OPTIONS[1:]:
+    for option in options:
         group = groups.get(option.group) or groups.setdefault(option.group, parser.add_argument_group(option.group))
         if option.is_switch:
             group.add_argument(*option.flags, dest=option.dest, action="store_true", default=None, help=option.help)
