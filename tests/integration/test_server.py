@@ -7,7 +7,9 @@ key), against moto behind the MFA-checking STS proxy.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -38,6 +40,7 @@ from tests.support.server import FULL_URI, TOKEN, get, login, raw_request, start
 pytestmark = pytest.mark.keyring
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
+LOOP = str(Path(__file__).resolve().parents[1] / "support" / "boto3_loop.py")
 #: Prints what the command saw, then calls STS three times through one boto3 client.
 BOTO3_PROBE = """\
 import json, os, boto3
@@ -62,9 +65,11 @@ def last_json(text: str) -> dict:
     return json.loads(lines[-1])
 
 
-def signers(proxy, action="GetCallerIdentity") -> list[str]:
+def signers(proxy, action="GetCallerIdentity", *, finished: bool = True) -> list[str]:
+    """The key that signed each call of *action*; once the client has *finished*, all must have succeeded."""
     calls = [c for c in proxy.calls if c.action == action]
-    assert all(c.status == 200 for c in calls), [(c.access_key_id, c.status) for c in calls]
+    if finished:
+        assert all(c.status == 200 for c in calls), [(c.access_key_id, c.status) for c in calls]
     return [str(c.access_key_id) for c in calls]
 
 
@@ -419,3 +424,82 @@ def test_exec_server_flags_need_server(sts_proxy, aws_home):
     assert result.returncode == 2
     assert result.stderr.strip() == "mfa-process: --port applies to the credential server: add --server"
     assert sts_proxy.calls == []
+
+
+# -- a long boto3 run: the role renewed through the server, by the clock --------------------------
+
+
+class SharedClock:
+    """Wall-clock time plus an offset that the server (in this process) and the client (a file) both read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0.0
+        path.write_text("0")
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        self.path.write_text(str(self.offset))
+
+
+def test_role_nearing_expiry_is_renewed_through_the_server_without_a_prompt(sts_proxy, aws_home, monkeypatch):
+    """botocore re-fetches 15 minutes before its role credentials expire; the server re-assumes the role from
+    the cached MFA session, silently. Time is moved on 48 minutes for both, not waited for."""
+    from mfa_process.app import load_settings, make_context
+    from mfa_process.httpd import CredentialServer, Service
+    from mfa_process.server import client_variables, new_token
+
+    login(aws_home, sts_proxy)
+    [session] = sts_proxy.issued
+    for name, value in aws_home.env.items():  # the server runs in this process, as it would in that home
+        monkeypatch.setenv(name, value)
+    clock = SharedClock(aws_home.home / "clock")
+    args = argparse.Namespace(profile="source", role_arn=sts_proxy.role_arn)
+    settings, files = load_settings(args, aws_home.env)
+    ctx = make_context(settings, files, aws_home.env)
+    ctx.now = clock.now
+    asked: list[str] = []
+
+    def no_prompt(message: str) -> str:
+        asked.append(message)
+        raise AssertionError("the server asked for a code")
+
+    ctx.ask = no_prompt
+    log: list[str] = []
+    server = CredentialServer("127.0.0.1", 0, new_token(), Service(ctx, log.append))
+    server.start()
+    stop = aws_home.home / "stop-loop"
+    env = {**client_variables("127.0.0.1", server.port, server.token), "BOTO3_LOOP_CLOCK_FILE": str(clock.path)}
+    try:
+        child = spawn(aws_home, [sys.executable, LOOP, "-", "0.2", str(stop), "120"], **env)
+        child.expect("call 3 ok")
+        [first_role] = [i for i in sts_proxy.issued if i.action == "AssumeRole"]
+        # 48 minutes on: 12 minutes left on the role, inside botocore's 15-minute advisory window and the
+        # server's refresh margin. The proxy dates the next role session on the same clock.
+        clock.advance(48 * 60)
+        sts_proxy.expiration = clock.now() + dt.timedelta(hours=1)
+        renewed = -1
+        deadline = time.monotonic() + 60
+        while renewed < 3:
+            assert time.monotonic() < deadline, screen(child)
+            roles = [i for i in sts_proxy.issued if i.action == "AssumeRole"]
+            if len(roles) > 1:
+                renewed = signers(sts_proxy, finished=False).count(roles[1].access_key_id)
+            time.sleep(0.1)
+        stop.touch()
+        assert finish(child) == 0, screen(child)
+    finally:
+        server.stop()
+    first, second = [i for i in sts_proxy.issued if i.action == "AssumeRole"]
+    assert first == first_role
+    assert sts_proxy.action_counts.get("GetSessionToken") == 1  # only the login's
+    assert sts_proxy.count("AssumeRole") == 2
+    keys = signers(sts_proxy)  # every call succeeded, first with the first role session, then the second
+    switch = keys.index(second.access_key_id)
+    assert switch >= 3 and keys == [first.access_key_id] * switch + [second.access_key_id] * (len(keys) - switch)
+    assert {c.access_key_id for c in sts_proxy.calls if c.action == "AssumeRole"} == {session.access_key_id}
+    assert asked == [] and log == []
+    assert "Traceback" not in screen(child)
