@@ -29,6 +29,7 @@ COMMANDS: Final = {
     "serve": "serve",
     "setup": "setup",
     "store-keys": "store_keys",
+    "rotate-keys": "rotate_keys",
     "policy": "policy",
 }
 

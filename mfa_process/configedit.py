@@ -191,7 +191,9 @@ def read_text(path: Path) -> str:
         raise ConfigError(f"{_display(path)} line {lineno}: not valid UTF-8 — {_REFUSAL}") from None
 
 
-def write_atomic(path: Path, text: str, *, backup: bool = False, expect: str | None = None) -> Path | None:
+def write_atomic(
+    path: Path, text: str, *, backup: bool = False, expect: str | None = None, private: bool = False
+) -> Path | None:
     """Replace the file's content with ``text`` atomically; return the backup's path, if one was made.
 
     The new content goes to a temporary file (mode 0600) in the same directory, is flushed to disk
@@ -201,6 +203,7 @@ def write_atomic(path: Path, text: str, *, backup: bool = False, expect: str | N
     ``expect`` is the content the caller read: if the file changed since, nothing is written. The file is
     checked again (size, modification time, inode and a SHA-256 of its content) right before the rename,
     so an edit another program makes while the backup and the new file are written is never overwritten.
+    ``private`` makes the file 0600 whatever its mode was (it holds a secret that was just written).
     """
     display = _display(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -215,7 +218,13 @@ def write_atomic(path: Path, text: str, *, backup: bool = False, expect: str | N
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         saved = _write_backup(path, old) if backup and old is not None else None
         try:
-            _replace(target, text.encode("utf-8"), st, check=lambda: _check_same(target, st, old, display))
+            _replace(
+                target,
+                text.encode("utf-8"),
+                st,
+                check=lambda: _check_same(target, st, old, display),
+                private=private,
+            )
         except ConfigError:
             if saved is not None:
                 with contextlib.suppress(OSError):
@@ -585,9 +594,11 @@ def _write_backup(path: Path, data: bytes) -> Path:
     raise FileExistsError(f"too many backups of {path.name} this second")
 
 
-def _replace(target: Path, data: bytes, st: os.stat_result | None, *, check: Callable[[], None]) -> None:
+def _replace(
+    target: Path, data: bytes, st: os.stat_result | None, *, check: Callable[[], None], private: bool = False
+) -> None:
     """Write ``data`` to a temporary file beside ``target``, run ``check`` (it raises to refuse), then rename."""
-    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o600
+    mode = stat.S_IMODE(st.st_mode) if st is not None and not private else 0o600
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

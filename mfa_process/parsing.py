@@ -29,6 +29,7 @@ commands (mfa-process COMMAND --help for each):
   serve       serve the credentials to SDKs over the container-credentials protocol
   setup       configure a profile end to end (keys, MFA device, credential_process)
   store-keys  move a profile's long-term access keys into the keyring
+  rotate-keys replace a profile's long-term access key with a new one (under MFA)
   policy      print or create the IAM policy that forces MFA
 """
 

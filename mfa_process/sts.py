@@ -10,7 +10,8 @@ is never retried automatically: a retried request would present the same one-tim
 from __future__ import annotations
 
 import os
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, NamedTuple
 
 import boto3
 import botocore.exceptions
@@ -281,3 +282,115 @@ def iam_client(profile: str) -> Any:
         return boto3.Session(profile_name=profile).client("iam", config=_config(3))
     except botocore.exceptions.BotoCoreError as exc:
         raise _translate(exc, profile=profile, action="creating the IAM client", client=None) from None
+
+
+class AccessKey(NamedTuple):
+    """One access key of an IAM user as ``iam:ListAccessKeys`` describes it (never its secret)."""
+
+    key_id: str
+    status: str
+    created: datetime | None
+
+
+class KeyAdmin:
+    """The IAM calls of ``rotate-keys``, made with the MFA session for one IAM user.
+
+    Under AWS's force-MFA policy these are allowed only with MFA (``AllowManageOwnAccessKeys``); none is
+    retried by botocore beyond its standard mode, and none is made with the long-term keys.
+    """
+
+    def __init__(self, source: SourceSession, session: Credentials, user: str) -> None:
+        self.profile = source.profile
+        self.user = user
+        boto = source._boto_session()
+        kwargs: dict[str, Any] = {
+            "config": _config(3),
+            "aws_access_key_id": session.access_key_id,
+            "aws_secret_access_key": session.secret_access_key,
+            "aws_session_token": session.session_token,
+        }
+        if source.region:
+            kwargs["region_name"] = source.region
+        try:
+            self._iam = boto.client("iam", **kwargs)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise _translate(exc, profile=self.profile, action="creating the IAM client", client=None) from None
+
+    def _call(self, action: str, *, missing_ok: bool = False, **params: Any) -> Any:
+        """One IAM call for the user; with *missing_ok*, None when IAM answers NoSuchEntity."""
+        try:
+            return getattr(self._iam, _snake(action))(UserName=self.user, **params)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if missing_ok and code == "NoSuchEntity":
+                return None
+            if code in ("AccessDenied", "AccessDeniedException"):
+                raise StsError(
+                    f"{action} was refused for IAM user {self.user}: the user's policy must allow managing "
+                    "its own access keys with MFA (see `mfa-process policy`)"
+                ) from None
+            raise _translate(exc, profile=self.profile, action=action, client=self._iam) from None
+        except Exception as exc:
+            raise _translate(exc, profile=self.profile, action=action, client=self._iam) from None
+
+    def list_keys(self) -> list[AccessKey]:
+        """The user's access keys (``iam:ListAccessKeys``)."""
+        doc = self._call("ListAccessKeys")
+        return [
+            AccessKey(str(k["AccessKeyId"]), str(k.get("Status", "")), k.get("CreateDate"))
+            for k in doc.get("AccessKeyMetadata", [])
+        ]
+
+    def create_key(self) -> tuple[str, str]:
+        """A new access key pair for the user (``iam:CreateAccessKey``)."""
+        key = self._call("CreateAccessKey")["AccessKey"]
+        return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+    def delete_key(self, key_id: str) -> bool:
+        """Delete *key_id* (``iam:DeleteAccessKey``); False if it was already gone."""
+        return self._call("DeleteAccessKey", missing_ok=True, AccessKeyId=key_id) is not None
+
+    def deactivate_key(self, key_id: str) -> None:
+        """Set *key_id* Inactive (``iam:UpdateAccessKey``)."""
+        self._call("UpdateAccessKey", AccessKeyId=key_id, Status="Inactive")
+
+
+def _snake(action: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in action).lstrip("_")
+
+
+class KeyCheck(NamedTuple):
+    """What ``sts:GetCallerIdentity`` said about a long-term pair: the caller's ARN, or why not."""
+
+    arn: str | None
+    #: The failure may pass by itself (a new key that IAM has not propagated yet, the network).
+    may_pass: bool = False
+    problem: str = ""
+
+
+#: Answers that a key created a moment ago gives until IAM has propagated it.
+NOT_YET_PROPAGATED: Final = frozenset({"InvalidClientTokenId", "UnrecognizedClientException"})
+
+
+def check_key_pair(source: SourceSession, key_id: str, secret: str) -> KeyCheck:
+    """``sts:GetCallerIdentity`` signed with a long-term pair (no permission needed, even under force-MFA).
+
+    Made once, without botocore's retries: the caller decides whether and when to try again.
+    """
+    boto = source._boto_session()
+    kwargs: dict[str, Any] = {"config": _config(1), "aws_access_key_id": key_id, "aws_secret_access_key": secret}
+    if source.region:
+        kwargs["region_name"] = source.region
+    try:
+        client = boto.client("sts", **kwargs)
+    except botocore.exceptions.BotoCoreError as exc:
+        raise _translate(exc, profile=source.profile, action="creating the STS client", client=None) from None
+    try:
+        return KeyCheck(str(client.get_caller_identity()["Arn"]))
+    except botocore.exceptions.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return KeyCheck(None, code in NOT_YET_PROPAGATED or status >= 500 or code == "Throttling", code)
+    except Exception as exc:
+        problem = _translate(exc, profile=source.profile, action="GetCallerIdentity", client=client)
+        return KeyCheck(None, isinstance(problem, StsUnreachable), str(problem))
