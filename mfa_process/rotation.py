@@ -52,6 +52,8 @@ if TYPE_CHECKING:
             """Whether trying again later may succeed."""
 
 
+#: The IAM actions a rotation calls, all with the MFA session (``mfa-process policy`` must allow them).
+IAM_ACTIONS: Final = ("iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey")
 PHASES: Final = ("started", "created", "stored", "verified", "retired")
 #: Where a pair can live.
 KEYRING: Final = "keyring"

@@ -145,6 +145,16 @@ class StsProxy:
     * ``expected_serial``: when set, a ``SerialNumber`` other than this one is refused as AWS does.
     * ``unique_credentials``: give each ``GetSessionToken`` answer fresh ``ASIA...`` credentials
       (default on).
+    * ``hang_after_actions``: like ``hang_actions`` (any service), but the request is forwarded first and
+      the answer held back, as when the network drops after AWS has acted.
+    * ``hang_created_keys_only``: hang only requests signed with a key in ``created_keys``.
+    * ``refuse_created_keys``: answer STS requests signed with a key in ``created_keys`` with AWS's
+      ``SignatureDoesNotMatch`` (a new key that does not work).
+    * ``validate_keys``: refuse STS requests signed with a long-term key (``AKIA...``) that moto's IAM does
+      not hold as an active key, with AWS's ``InvalidClientTokenId`` (moto itself answers for any key).
+      Default on.
+
+    ``created_keys`` maps the id of every access key created through the proxy to its secret.
     """
 
     def __init__(
@@ -178,6 +188,11 @@ class StsProxy:
         self._thread: threading.Thread | None = None
         self.hang_seconds = 0.0
         self.hang_actions: frozenset[str] = frozenset({"GetSessionToken"})
+        self.hang_after_actions: frozenset[str] = frozenset()
+        self.hang_created_keys_only = False
+        self.validate_keys = True
+        self.refuse_created_keys = False
+        self.created_keys: dict[str, str] = {}
         self.expiration: dt.datetime | dt.timedelta | None = None
         self.expected_serial: str | None = None
         self.unique_credentials = unique_credentials
@@ -365,9 +380,19 @@ class StsProxy:
             self._faults.clear()
         self.hang_seconds = 0.0
         self.hang_actions = frozenset({"GetSessionToken"})
+        self.hang_after_actions = frozenset()
+        self.hang_created_keys_only = False
+        self.validate_keys = True
+        self.refuse_created_keys = False
+        self.created_keys = {}
         self.expiration = None
         self.expected_serial = None
         self.session_token_length = None
+
+    def stop_hanging(self) -> None:
+        """End every hang now and make no new ones (the records stay)."""
+        self.hang_seconds = 0.0
+        self._release_hangs()
 
     def _release_hangs(self) -> None:
         with self._wake:
@@ -389,12 +414,17 @@ class StsProxy:
                 response = _Response(502, [("Content-Type", "text/plain")], f"upstream: {exc}".encode())
             if request.service == "sts" and request.action in CREDENTIAL_ACTIONS:
                 response = self._rewrite_credentials(request.action, response)
+            if request.action == "CreateAccessKey" and response.status == 200:
+                text = response.body.decode("utf-8", "replace")
+                self.created_keys[_element(text, "AccessKeyId")] = _element(text, "SecretAccessKey")
+            if request.action in self.hang_after_actions and self._hang(request.action, after=True):
+                response = _Response(502, [("Content-Type", "text/plain")], b"proxy reset")
         call.status = response.status
         return response
 
     def _intercept(self, request: _Request) -> _Response | None:
         """An answer made by the proxy itself, or ``None`` to forward the request."""
-        if request.service != "sts" or request.action is None:
+        if request.action is None:
             return None
         action = request.action
         with self._lock:
@@ -405,16 +435,44 @@ class StsProxy:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
-        if self._hang(action):
+        key_id = request.access_key_id or ""
+        if (not self.hang_created_keys_only or key_id in self.created_keys) and self._hang(action):
             return _error(request, 503, "ServiceUnavailable", "The proxy was reset.")
         if fault is not None:
             return _error(request, fault.status, fault.code, fault.message)
-        return self._check_mfa(request)
+        if request.service != "sts":
+            return None
+        return self._check_key(request) or self._check_mfa(request)
 
-    def _hang(self, action: str) -> bool:
+    def _check_key(self, request: _Request) -> _Response | None:
+        """AWS's answer to an STS request signed with a long-term key that is not (or no longer) valid."""
+        key_id = request.access_key_id or ""
+        if self.refuse_created_keys and key_id in self.created_keys:
+            return _error(request, 403, "SignatureDoesNotMatch", "The request signature we calculated does not match.")
+        if self.validate_keys and key_id.startswith("AKIA") and self._key_status(key_id) != "Active":
+            return _error(
+                request, 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+            )
+        return None
+
+    def _key_status(self, key_id: str) -> str | None:
+        """``Active``/``Inactive`` for a key moto's IAM holds, ``None`` for one it does not."""
+        import boto3
+
+        iam = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ).client("iam", endpoint_url=f"http://{self._upstream[0]}:{self._upstream[1]}")
+        for page in iam.get_paginator("list_users").paginate():
+            for user in page["Users"]:
+                for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]:
+                    if key["AccessKeyId"] == key_id:
+                        return str(key["Status"])
+        return None
+
+    def _hang(self, action: str, *, after: bool = False) -> bool:
         """Sleep if asked to; ``True`` if a reset or stop cut the sleep short."""
         hang = self.hang_seconds
-        if hang <= 0 or action not in self.hang_actions:
+        if hang <= 0 or action not in (self.hang_after_actions if after else self.hang_actions):
             return False
         with self._wake:
             generation = self._generation

@@ -187,3 +187,18 @@ def test_other_exceptions_are_not_swallowed() -> None:
 
     with pytest.raises(KeyError):
         create_and_attach(Broken(None), "force-mfa", None)
+
+
+def test_rotation_needs_exactly_the_own_access_key_statement_and_only_with_mfa() -> None:
+    from mfa_process.rotation import IAM_ACTIONS
+
+    (statement,) = allowed("iam:CreateAccessKey")
+    assert statement["Sid"] == "AllowManageOwnAccessKeys"
+    assert statement["Resource"] == OWN_USER
+    assert set(IAM_ACTIONS) <= set(statement["Action"])
+    assert set(statement["Action"]) - set(IAM_ACTIONS) == {"iam:GetAccessKeyLastUsed"}
+    deny = statements()["DenyAllExceptListedIfNoMFA"]
+    assert not set(IAM_ACTIONS) & set(deny["NotAction"])  # denied without an MFA session
+    assert deny["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    # sts:GetCallerIdentity (the check of the current and the new pair) needs no permission at all
+    assert not allowed("sts:GetCallerIdentity")
