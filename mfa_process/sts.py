@@ -296,12 +296,14 @@ class KeyAdmin:
     """The IAM calls of ``rotate-keys``, made with the MFA session for one IAM user.
 
     Under AWS's force-MFA policy these are allowed only with MFA (``AllowManageOwnAccessKeys``); none is
-    retried by botocore beyond its standard mode, and none is made with the long-term keys.
+    made with the long-term keys, each runs under the overall deadline, and ``CreateAccessKey`` (which is
+    not idempotent) is never retried by botocore.
     """
 
     def __init__(self, source: SourceSession, session: Credentials, user: str) -> None:
         self.profile = source.profile
         self.user = user
+        self._source = source
         boto = source._boto_session()
         kwargs: dict[str, Any] = {
             "config": _config(3),
@@ -313,13 +315,18 @@ class KeyAdmin:
             kwargs["region_name"] = source.region
         try:
             self._iam = boto.client("iam", **kwargs)
+            self._iam_once = boto.client("iam", **{**kwargs, "config": _config(1)})
         except botocore.exceptions.BotoCoreError as exc:
             raise _translate(exc, profile=self.profile, action="creating the IAM client", client=None) from None
 
     def _call(self, action: str, *, missing_ok: bool = False, **params: Any) -> Any:
         """One IAM call for the user; with *missing_ok*, None when IAM answers NoSuchEntity."""
+        client = self._iam_once if action == "CreateAccessKey" else self._iam
         try:
-            return getattr(self._iam, _snake(action))(UserName=self.user, **params)
+            method = getattr(client, _snake(action))
+            return self._source._call(action, client, method, UserName=self.user, **params)
+        except StsUnreachable:
+            raise
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if missing_ok and code == "NoSuchEntity":
@@ -386,7 +393,9 @@ def check_key_pair(source: SourceSession, key_id: str, secret: str) -> KeyCheck:
     except botocore.exceptions.BotoCoreError as exc:
         raise _translate(exc, profile=source.profile, action="creating the STS client", client=None) from None
     try:
-        return KeyCheck(str(client.get_caller_identity()["Arn"]))
+        return KeyCheck(str(source._call("GetCallerIdentity", client, client.get_caller_identity)["Arn"]))
+    except StsUnreachable as exc:
+        return KeyCheck(None, True, str(exc))
     except botocore.exceptions.ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
