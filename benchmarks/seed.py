@@ -17,7 +17,7 @@ import json
 import os
 import secrets
 import sys
-from datetime import datetime, timedelta, timezone
+import time
 
 from mfa_process.cache import session_key
 from mfa_process.credentials import Credentials
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         access_key_id="ASIA" + secrets.token_hex(8).upper(),
         secret_access_key=secrets.token_urlsafe(30),
         session_token="IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(TOKEN_CHARS)[: TOKEN_CHARS - 16],
-        expiration=datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=12),
+        expiration=int(time.time()) + 12 * 3600,
         account_id=ACCOUNT_ID,
     )
     key = session_key(profile, serial)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from mfa_process.credentials import Credentials, format_expiration, parse_expiration
@@ -26,6 +25,7 @@ from mfa_process.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any, Final
 
     from mfa_process.keystore.parts import SplitStore
@@ -79,8 +79,8 @@ def parse_key(key: str) -> dict[str, str] | None:
     return None
 
 
-def is_fresh(creds: Credentials | None, now: datetime, margin: float) -> bool:
-    """Whether *creds* may be served: more than *margin* seconds left."""
+def is_fresh(creds: Credentials | None, now: float, margin: float) -> bool:
+    """Whether *creds* may be served: more than *margin* seconds left at *now* (epoch seconds)."""
     return creds is not None and creds.seconds_left(now) > margin
 
 

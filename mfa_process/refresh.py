@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from mfa_process import cache, lock
@@ -33,6 +32,7 @@ from mfa_process.redact import register
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Callable, Final, Protocol
 
     from mfa_process.keystore.parts import SplitStore
@@ -73,7 +73,9 @@ if TYPE_CHECKING:
 
 
 def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
+    """The current time, aware, in UTC (for people; the flow itself counts epoch seconds)."""
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc)
 
 
@@ -89,7 +91,7 @@ class Context:
         ask: Callable[[str], str],
         notify: Callable[[str], None],
         sts_factory: Callable[[], StsLike],
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], float] = time.time,
         lock_wait: float = lock.DEFAULT_WAIT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -18,7 +18,7 @@ import botocore.exceptions
 from botocore.config import Config
 
 from mfa_process.config import NESTED_MARKER
-from mfa_process.credentials import Credentials, account_id_from_arn
+from mfa_process.credentials import Credentials, account_id_from_arn, epoch_of
 from mfa_process.errors import (
     ConfigError,
     MfaCodeRejected,
@@ -58,7 +58,7 @@ def _from_response(doc: dict[str, Any], account_id: str | None) -> Credentials:
         access_key_id=creds["AccessKeyId"],
         secret_access_key=creds["SecretAccessKey"],
         session_token=creds["SessionToken"],
-        expiration=creds["Expiration"],
+        expiration=epoch_of(creds["Expiration"]),
         account_id=account_id,
     )
 

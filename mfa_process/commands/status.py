@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 from mfa_process import cache
-from mfa_process.credentials import format_left, format_local
+from mfa_process.credentials import epoch_of, format_left, format_local
 from mfa_process.keystore.choose import open_cache
 from mfa_process.paths import state_dir
 from mfa_process.refresh import utcnow
@@ -53,7 +53,7 @@ def rows(
                 "mfa_serial": entry.serial,
                 "role_arn": entry.role_arn,
                 "expiration": entry.expiration,
-                "expires_local": format_local(entry.expires),
+                "expires_local": format_local(epoch_of(entry.expires)),
                 "seconds_left": max(0, int(left)),
                 "state": state,
             }

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from mfa_process import cache
 from mfa_process.credentials import Credentials
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = int(datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp())
 
 
 def creds(minutes: float) -> Credentials:
-    return Credentials("ASIA1", "s" * 40, "t" * 400, NOW + timedelta(minutes=minutes))
+    return Credentials("ASIA1", "s" * 40, "t" * 400, int(NOW + 60 * minutes))
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_index_round_trip_is_private_and_secret_free(tmp_path):
     assert c.session_token not in text
     entry = cache.read_index(tmp_path)[key]
     assert entry.profile == "me"
-    assert entry.expires == c.expiration
+    assert entry.expires.timestamp() == c.expiration
 
 
 def test_corrupt_index_reads_empty(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,12 @@ from tests.support.memstore import MemoryBackend
 
 SERIAL = "arn:aws:iam::123456789012:mfa/alice"
 ROLE = "arn:aws:iam::210987654321:role/Admin"
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+T0 = int(datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp())
 
 
 @dataclass
 class FakeSts:
-    now: list[datetime]
+    now: list[float]
     reject: set[str] = field(default_factory=set)
     session_calls: list[tuple[str, str, int]] = field(default_factory=list)
     role_calls: list[dict[str, object]] = field(default_factory=list)
@@ -37,17 +37,13 @@ class FakeSts:
         if code in self.reject:
             raise MfaCodeRejected("rejected")
         n = len(self.session_calls)
-        return Credentials(
-            f"ASIASESSION{n}", f"session-secret-{n}", f"session-token-{n}", self.now[0] + timedelta(seconds=duration)
-        )
+        return Credentials(f"ASIASESSION{n}", f"session-secret-{n}", f"session-token-{n}", int(self.now[0]) + duration)
 
     def assume_role(self, session: Credentials, **kw: object) -> Credentials:
         self.role_calls.append({"session": session.access_key_id, **kw})
         n = len(self.role_calls)
         duration = int(kw["duration"])  # type: ignore[call-overload]
-        return Credentials(
-            f"ASIAROLE{n}", f"role-secret-{n}", f"role-token-{n}", self.now[0] + timedelta(seconds=duration)
-        )
+        return Credentials(f"ASIAROLE{n}", f"role-secret-{n}", f"role-token-{n}", int(self.now[0]) + duration)
 
 
 class Harness:
@@ -72,8 +68,8 @@ class Harness:
         self.asked.append(message)
         return self.codes.pop(0)
 
-    def advance(self, **kw: float) -> None:
-        self.clock[0] += timedelta(**kw)
+    def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> None:
+        self.clock[0] += seconds + 60 * minutes + 3600 * hours
 
 
 def settings(**kw: object) -> Settings:
@@ -108,8 +104,8 @@ def test_refresh_margin_boundary(tmp_path):
 def test_expiry_comes_from_sts_not_local_arithmetic(tmp_path):
     h = Harness(tmp_path, settings(duration_seconds=3600))
     creds = refresh.credentials(h.ctx)
-    assert creds.expiration == T0 + timedelta(seconds=3600)
-    h.clock[0] = T0 - timedelta(hours=5)  # the clock jumps back: the entry is served, its expiry unchanged
+    assert creds.expiration == T0 + 3600
+    h.clock[0] = T0 - 5 * 3600  # the clock jumps back: the entry is served, its expiry unchanged
     assert refresh.credentials(h.ctx).expiration == creds.expiration
     assert len(h.sts.session_calls) == 1
 
@@ -274,7 +270,7 @@ def test_role_duration_is_clamped_once_and_never_outlives_the_session(tmp_path):
     h = Harness(tmp_path, settings(duration_seconds=3000, role=RoleSettings(ROLE, "alice", duration_seconds=7200)))
     creds = refresh.credentials(h.ctx)
     assert h.sts.role_calls[0]["duration"] == 3000
-    assert creds.expiration <= T0 + timedelta(seconds=3000)
+    assert creds.expiration <= T0 + 3000
     clamp = [n for n in h.notices if "role chaining" in n]
     assert len(clamp) == 1
     h.advance(seconds=3000 - 900 - 1)

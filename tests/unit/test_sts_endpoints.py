@@ -9,7 +9,9 @@ import pytest
 from mfa_process.credentials import Credentials
 from mfa_process.sts import SourceSession
 
-SESSION = Credentials("ASIA1", "secret-secret", "token-token", datetime(2030, 1, 1, tzinfo=timezone.utc))
+SESSION = Credentials(
+    "ASIA1", "secret-secret", "token-token", int(datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp())
+)
 
 
 @pytest.fixture
