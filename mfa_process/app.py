@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
 from mfa_process.config import AwsFiles, Settings, resolve_settings
 from mfa_process.errors import ConfigError, NoTerminalError
@@ -14,6 +13,7 @@ from mfa_process.refresh import Context
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, Final
 
     from mfa_process.refresh import StsLike

@@ -10,16 +10,14 @@ as ``mfa_process_role_arn``. The plain key is refused there with a message that 
 
 from __future__ import annotations
 
-import configparser
 import os
-from collections.abc import Mapping
-from pathlib import Path
 
 from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
 from mfa_process.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final
 
 #: AWS's default session length for IAM users (GetSessionToken), in seconds.
@@ -57,29 +55,83 @@ NESTED_MARKER: Final = "MFA_PROCESS_RESOLVING"
 Profiles = dict[str, dict[str, str]]
 
 
-def _home(env: Mapping[str, str]) -> Path:
-    home = env.get("HOME") or env.get("USERPROFILE")
-    return Path(home) if home else Path.home()
+def _home(env: Mapping[str, str]) -> str:
+    return env.get("HOME") or env.get("USERPROFILE") or os.path.expanduser("~")
 
 
-def config_path(env: Mapping[str, str]) -> Path:
+def _override(value: str) -> str:
+    """An ``AWS_*_FILE`` value expanded as botocore expands it (``$VAR``, then ``~``)."""
+    if "$" in value:  # expandvars compiles a regular expression: only when there is something to expand
+        value = os.path.expandvars(value)
+    return os.path.expanduser(value)
+
+
+def config_path(env: Mapping[str, str]) -> str:
     """``AWS_CONFIG_FILE`` or ``~/.aws/config``."""
     override = env.get("AWS_CONFIG_FILE")
-    if override:
-        return Path(os.path.expanduser(override))
-    return _home(env) / ".aws" / "config"
+    return _override(override) if override else os.path.join(_home(env), ".aws", "config")
 
 
-def credentials_path(env: Mapping[str, str]) -> Path:
+def credentials_path(env: Mapping[str, str]) -> str:
     """``AWS_SHARED_CREDENTIALS_FILE`` or ``~/.aws/credentials``."""
     override = env.get("AWS_SHARED_CREDENTIALS_FILE")
-    if override:
-        return Path(os.path.expanduser(override))
-    return _home(env) / ".aws" / "credentials"
+    return _override(override) if override else os.path.join(_home(env), ".aws", "credentials")
 
 
-def parse_ini(text: str, path: Path) -> Profiles:
+#: configparser's (and so botocore's) default full-line comment prefixes.
+_COMMENT_PREFIXES: Final = ("#", ";")
+
+
+def scan_ini(text: str) -> Profiles | None:
+    """Parse INI *text* exactly as ``configparser.RawConfigParser(strict=True)`` does, for well-formed text.
+
+    The same state machine as configparser's reader: full-line ``#``/``;`` comments, ``key = value`` or
+    ``key: value`` split at the first delimiter, keys lowercased, values stripped, lines indented deeper
+    than their option continuing its value (blank lines inside kept, trailing ones dropped), text after a
+    header's last ``]`` ignored. Returns None for everything it leaves to configparser: a ``[DEFAULT]``
+    section (its keys are inherited by every section), a repeated section or key, a line before the first
+    header, a line that is neither header nor option; :func:`parse_ini` then asks configparser, which
+    gives the answer or the error. ``tests/unit/test_config_reader.py`` compares both on a corpus.
+    """
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    option: str | None = None
+    indent = 0
+    for line in text.split("\n"):
+        value = line.strip()
+        if not value or value.startswith(_COMMENT_PREFIXES):
+            if not value and current is not None and option is not None:
+                current[option].append("")
+            continue
+        level = len(line) - len(line.lstrip())
+        if current is not None and option is not None and level > indent:
+            current[option].append(value)
+            continue
+        indent = level
+        if value.startswith("[") and value.rfind("]") > 1:
+            name = value[1 : value.rfind("]")]
+            if name in sections or name == "DEFAULT":
+                return None
+            current = sections[name] = {}
+            option = None
+            continue
+        cut = min((i for i in (value.find("="), value.find(":")) if i >= 0), default=-1)
+        if current is None or cut <= 0:
+            return None
+        option = value[:cut].rstrip().lower()
+        if option in current or not option:
+            return None
+        current[option] = [value[cut + 1 :].strip()]
+    return {name: {key: "\n".join(lines).rstrip() for key, lines in body.items()} for name, body in sections.items()}
+
+
+def parse_ini(text: str, path: str) -> Profiles:
     """Parse INI text the way botocore does (duplicates refused); errors name the line."""
+    fast = scan_ini(text)
+    if fast is not None:
+        return fast
+    import configparser
+
     parser = configparser.RawConfigParser(strict=True)
     try:
         parser.read_string(text, source=str(path))
@@ -101,27 +153,28 @@ def parse_ini(text: str, path: Path) -> Profiles:
     return {name: dict(parser.items(name)) for name in parser.sections()}
 
 
-def read_ini(path: Path) -> Profiles:
+def read_ini(path: str) -> Profiles:
     """Read and parse one file; a missing file is empty, unreadable or non-UTF-8 is an error."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         lineno = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path} line {lineno}: not valid UTF-8; save the file as UTF-8") from None
-    return parse_ini(text, path)
+    return parse_ini(text[1:] if text.startswith("\ufeff") else text, path)
 
 
 class AwsFiles(Record):
     """Profiles of both shared files, keyed by profile name (``[profile x]`` in config becomes ``x``)."""
 
-    config_path: Path
-    credentials_path: Path
+    config_path: str
+    credentials_path: str
     config: Profiles
     credentials: Profiles
 
@@ -140,14 +193,34 @@ class AwsFiles(Record):
         return self.config.get(name, {})
 
 
+def profile_name(section: str) -> str | None:
+    """The profile a config-file section names, as botocore reads it: ``[profile x]`` is x, else None.
+
+    botocore splits the section name with ``shlex.split`` and takes the second of exactly two words, so
+    ``[profile "a b"]`` is ``a b`` and ``[profile\tx]`` is x, while ``[profilex]`` and ``[x]`` name none.
+    Names without quotes, backslashes or unusual white space are split here without ``shlex`` (and ``re``).
+    """
+    if not section.startswith("profile"):
+        return None
+    if any(c in "'\"\\" or (c.isspace() and c not in " \t\r\n") for c in section):
+        import shlex
+
+        try:
+            parts = shlex.split(section)
+        except ValueError:
+            return None
+    else:
+        parts = section.split()
+    return parts[1] if len(parts) == 2 else None
+
+
 def config_profiles(sections: Profiles) -> Profiles:
-    """Map config-file sections to profile names: ``[profile x]`` → x, ``[default]`` → default."""
+    """Map config-file sections to profile names as botocore does; a later section of the same name wins."""
     out: Profiles = {}
     for section, values in sections.items():
-        if section.startswith("profile "):
-            out[section[len("profile ") :].strip()] = values
-        elif section == "default":
-            out.setdefault("default", values)
+        name = "default" if section == "default" else profile_name(section)
+        if name is not None:
+            out[name] = values
     return out
 
 

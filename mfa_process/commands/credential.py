@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
 from mfa_process.app import load_settings, make_context
 from mfa_process.config import NESTED_MARKER
@@ -13,6 +12,7 @@ from mfa_process.refresh import credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 

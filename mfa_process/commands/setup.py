@@ -69,6 +69,8 @@ def helper_command(name: str) -> str:
 
 def ensure_keys(args: argparse.Namespace, files: AwsFiles, store: Any) -> tuple[str, str] | None:
     """Keys for SOURCE: present already (None: boto3 reads the file), or asked for and stored."""
+    from pathlib import Path
+
     from mfa_process import configedit
     from mfa_process.app import has_file_keys
     from mfa_process.asking import ask_line, ask_secret
@@ -89,7 +91,7 @@ def ensure_keys(args: argparse.Namespace, files: AwsFiles, store: Any) -> tuple[
         save_keys(store, args.source, key_id, secret)
         print(f"stored the keys of {args.source} in the keyring")
     else:
-        path = files.credentials_path
+        path = Path(files.credentials_path)
         text = configedit.read_text(path)
         configedit.parse_check(text, str(path))
         section = configedit.profile_section(args.source, credentials_file=True)
@@ -116,10 +118,12 @@ def pick_device(args: argparse.Namespace, aws: Any) -> str:
 
 def write_profiles(args: argparse.Namespace, files: AwsFiles, serial: str, region: str, mfa_profile: str) -> None:
     """Edit ~/.aws/config in place; an existing, different MFA profile is replaced only with consent."""
+    from pathlib import Path
+
     from mfa_process import configedit
     from mfa_process.asking import confirm
 
-    path = files.config_path
+    path = Path(files.config_path)
     text = configedit.read_text(path)
     configedit.parse_check(text, str(path))
     source_section = configedit.profile_section(args.source, credentials_file=False)

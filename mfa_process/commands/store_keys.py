@@ -82,9 +82,11 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def remove_from_file(files: AwsFiles, profile: str) -> None:
     """Delete the key lines of *profile*, keeping everything else byte for byte and a 0600 backup."""
+    from pathlib import Path
+
     from mfa_process import configedit
 
-    path = files.credentials_path
+    path = Path(files.credentials_path)
     text = configedit.read_text(path)
     section = configedit.profile_section(profile, credentials_file=True)
     new = configedit.remove_keys(text, section, KEY_NAMES)

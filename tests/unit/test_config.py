@@ -155,8 +155,8 @@ def test_read_ini_missing_bad_encoding_and_paths(tmp_path):
     with pytest.raises(ConfigError, match="line 3: not valid UTF-8"):
         read_ini(bad)
     env = {"HOME": str(tmp_path), "AWS_CONFIG_FILE": "~/cfg", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "k")}
-    assert credentials_path(env) == tmp_path / "k"
-    assert config_path({"HOME": str(tmp_path)}) == tmp_path / ".aws" / "config"
+    assert credentials_path(env) == str(tmp_path / "k")
+    assert config_path({"HOME": str(tmp_path)}) == str(tmp_path / ".aws" / "config")
 
 
 def test_nested_values_and_default_section_parse():
