@@ -110,7 +110,7 @@ def save(store: SplitStore, state: Path, key: str, creds: Credentials, notice: s
     A keyring failure raises :class:`~mfa_process.errors.KeyringError` before the index is touched; an index
     failure raises :class:`~mfa_process.errors.LockError` or :class:`OSError` after the value is stored.
     """
-    store.save(key, creds.to_cache(), creds.expiration.timestamp())
+    store.save(key, creds.to_cache(), creds.expiration)
     with editing_index(state) as entries:
         entries[key] = index_entry(key, creds, notice)
 
