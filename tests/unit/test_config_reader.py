@@ -231,7 +231,7 @@ LINES = [
     "= v",
     "[DEFAULT]",
     "[]",
-    "[profile \"q q\"]",
+    '[profile "q q"]',
     "key \u00a0= nbsp",
 ]
 
