@@ -6,7 +6,7 @@ import base64
 import json
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timezone
 
 import pytest
 
@@ -307,8 +307,8 @@ def test_server_answers_over_a_socket_and_stops(tmp_path):
     finally:
         srv.stop()
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert json.loads(data.partition(b"\r\n\r\n")[2])["Expiration"] == (T0 + timedelta(seconds=3600)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    assert json.loads(data.partition(b"\r\n\r\n")[2])["Expiration"] == datetime.fromtimestamp(
+        T0 + 3600, timezone.utc
+    ).strftime("%Y-%m-%dT%H:%M:%SZ")
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
