@@ -69,7 +69,7 @@ def locate(files: AwsFiles, store: Any, profile: str) -> Place:
     from mfa_process.keys import load_keys
 
     section = files.credentials.get(profile, {})
-    path = files.credentials_path
+    path = Path(files.credentials_path)
     if all(section.get(k) for k in KEY_NAMES):
         if section.get("aws_session_token"):
             raise ConfigError(
