@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 from mfa_process.config import AwsFiles, Settings, resolve_settings
 from mfa_process.errors import ConfigError, NoTerminalError
 from mfa_process.options import SESSION_OPTIONS
 from mfa_process.paths import state_dir
-from mfa_process.redact import redact, register
+from mfa_process.redact import register
 from mfa_process.refresh import Context
 
 TYPE_CHECKING = False
@@ -32,13 +30,10 @@ def load_settings(args: Any, env: Mapping[str, str]) -> tuple[Settings, AwsFiles
 
 
 def notify(message: str) -> None:
-    """Tell the user something on the terminal (stderr when there is none); never a secret."""
-    from mfa_process.prompt import notify as to_terminal
+    """Tell the user something on the terminal (stderr when there is none), in the tool's one voice."""
+    from mfa_process.voice import notice
 
-    text = redact(message)
-    if not to_terminal(text):
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
+    notice(message)
 
 
 def make_asker(settings: Settings) -> object:

@@ -49,10 +49,9 @@ def split_command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def _stderr(message: str) -> None:
-    from mfa_process.redact import redact
+    from mfa_process.voice import error
 
-    sys.stderr.write(f"{PROG}: {redact(message)}\n")
-    sys.stderr.flush()
+    error(message)
 
 
 def run(argv: Sequence[str]) -> int:

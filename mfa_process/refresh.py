@@ -124,7 +124,7 @@ def load(ctx: Context, key: str) -> Credentials | None:
         raise
     except KeyringError as exc:
         if not ctx.read_failed:
-            ctx.notify(f"mfa-process: cannot read the cache ({exc}); asking AWS instead")
+            ctx.notify(f"cannot read the cache ({exc}); asking AWS instead")
         ctx.read_failed = True
         return None
 
@@ -134,9 +134,9 @@ def save(ctx: Context, key: str, creds: Credentials, notice: str | None = None) 
     try:
         cache.save(ctx.store, ctx.state, key, creds, notice)
     except KeyringError as exc:
-        ctx.notify(f"mfa-process: could not cache the credentials ({exc}); you will be asked again next time")
+        ctx.notify(f"could not cache the credentials ({exc}); you will be asked again next time")
     except (LockError, OSError) as exc:
-        ctx.notify(f"mfa-process: could not update the cache index ({exc}); `status` may miss this entry")
+        ctx.notify(f"could not update the cache index ({exc}); `status` may miss this entry")
 
 
 def describe(settings: Settings) -> str:
@@ -164,7 +164,7 @@ def session_credentials(ctx: Context, *, min_left: float = 0.0, force: bool = Fa
         return cached  # type: ignore[return-value]
 
     def waiting() -> None:
-        ctx.notify(f"mfa-process: waiting for another mfa-process asking for the MFA code ({describe(s)})")
+        ctx.notify(f"waiting for another mfa-process asking for the MFA code ({describe(s)})")
 
     with lock.held(ctx.state, key, on_wait=waiting, timeout=ctx.lock_wait):
         cached = None if force else load(ctx, key)
@@ -192,17 +192,17 @@ def new_session(ctx: Context) -> Credentials:
             if attempt == CODE_TRIES:
                 break
             if s.token_command:  # a command would print the same code again at once: wait for the next window
-                ctx.notify("mfa-process: this code was just used; waiting for the next one")
+                ctx.notify("this code was just used; waiting for the next one")
                 ctx.sleep(TOTP_STEP - time.time() % TOTP_STEP + 1)
             else:
-                ctx.notify("mfa-process: this code was just used, wait for the next one")
+                ctx.notify("this code was just used, wait for the next one")
             continue
         try:
             creds = sts.get_session_token(s.mfa_serial, code, s.duration_seconds)
         except MfaCodeRejected:
             if attempt == CODE_TRIES:
                 break
-            ctx.notify(f"mfa-process: AWS rejected that code for {s.mfa_serial}; wait for the next code and try again")
+            ctx.notify(f"AWS rejected that code for {s.mfa_serial}; wait for the next code and try again")
             continue
         register(*creds.secrets())
         usedcodes.remember(records, s.mfa_serial, code, time.time())
@@ -225,7 +225,7 @@ def role_duration(requested: int, session_left: float) -> tuple[int, str | None]
     if requested > ROLE_CHAINING_MAX:
         duration = ROLE_CHAINING_MAX
         notice = (
-            f"mfa-process: role sessions assumed from an MFA session are limited to {ROLE_CHAINING_MAX} s by AWS "
+            f"role sessions assumed from an MFA session are limited to {ROLE_CHAINING_MAX} s by AWS "
             f"(role chaining); using {ROLE_CHAINING_MAX} s instead of {requested} s"
         )
     return max(MIN_ROLE_SECONDS, min(duration, int(session_left))), notice
@@ -251,7 +251,7 @@ def role_credentials(ctx: Context) -> Credentials:
         return cached  # type: ignore[return-value]
 
     def waiting() -> None:
-        ctx.notify(f"mfa-process: waiting for another mfa-process assuming {role.role_arn} ({describe(s)})")
+        ctx.notify(f"waiting for another mfa-process assuming {role.role_arn} ({describe(s)})")
 
     with lock.held(ctx.state, key, on_wait=waiting, timeout=ctx.lock_wait):
         cached = load(ctx, key)

@@ -41,5 +41,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             f"role {settings.role.role_arn} cached until {format_local(role.expiration)} "
             f"({format_left(role.seconds_left(now))} left)"
         )
-    print("\n".join(lines))
+    from mfa_process.voice import clean
+
+    print("\n".join(clean(line) for line in lines))
     return 0

@@ -75,8 +75,11 @@ def table(data: list[dict[str, Any]]) -> str:
         )
         for r in data
     ]
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    from mfa_process.voice import clean
+
+    lines = [tuple(clean(str(c)) for c in line) for line in lines]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:

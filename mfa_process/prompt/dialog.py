@@ -47,8 +47,10 @@ class Dialog(NamedTuple):
         return _ARGV[self.name](self.path, message)
 
     def ask(self, message: str, *, timeout: float = DIALOG_TIMEOUT) -> str:
-        """Show the dialog and return the answer."""
-        result = _process.run(self.argv(message), timeout=timeout, what=f"{self.name} dialog")
+        """Show the dialog (control characters in ``message`` made visible) and return the answer."""
+        from mfa_process.voice import clean
+
+        result = _process.run(self.argv(clean(message, lines=True)), timeout=timeout, what=f"{self.name} dialog")
         if _cancelled(self.name, result):
             raise PromptCancelled("MFA code dialog cancelled")
         if result.returncode != 0:

@@ -59,10 +59,12 @@ def terminal_available(platform: str | None = None, *, opener: Opener = open) ->
 
 def prompt(message: str, *, platform: str | None = None, opener: Opener = open) -> str:
     """Show ``message`` on the terminal and return the line typed (without its newline)."""
+    from mfa_process.voice import clean
+
     console = open_console(platform, opener=opener)
     try:
         try:
-            console.write(message)
+            console.write(clean(message, lines=True))
             line = console.readline()
         except KeyboardInterrupt:
             _end_line(console)
@@ -78,14 +80,16 @@ def prompt(message: str, *, platform: str | None = None, opener: Opener = open) 
 def notify(message: str, *, platform: str | None = None, opener: Opener = open) -> bool:
     """Write ``message`` as one line to the terminal, if there is one; whether it was written.
 
-    Line breaks and other control characters become spaces, so a notice cannot move the cursor.
+    Control characters are made visible (:func:`mfa_process.voice.clean`), so a notice cannot move the cursor.
     """
+    from mfa_process.voice import clean
+
     try:
         console = open_console(platform, opener=opener)
     except NoTerminalError:
         return False
     try:
-        console.write("".join(char if char.isprintable() else " " for char in message) + "\n")
+        console.write(clean(message) + "\n")
     except OSError:
         return False
     finally:

@@ -91,6 +91,15 @@ def test_zenity_text_escapes_mnemonics_and_backslashes(bin_dir: Path) -> None:
 
 
 @pytest.mark.usefixtures("display")
+def test_dialog_text_shows_control_characters_instead_of_passing_them(bin_dir: Path) -> None:
+    zenity = Fake(bin_dir, "zenity", "echo 123456")
+    get_driver("dialog")("MFA code for arn:aws:iam::123456789012:mfa/a\x1b]0;pwned\x07 (profile \u202ep): ")
+    shown = zenity.calls[0][2]
+    assert shown == "--text=MFA code for arn:aws:iam::123456789012:mfa/a\\\\x1b]0;pwned\\\\x07 (profile \\\\u202ep): "
+    assert all(char.isprintable() for char in shown)
+
+
+@pytest.mark.usefixtures("display")
 def test_zenity_retry_shows_the_explanation(bin_dir: Path, tmp_path: Path) -> None:
     answers = tmp_path / "answers"
     answers.write_text("12345\n654 321\n")

@@ -5,7 +5,8 @@
 2. Every message the tool can print as an error or notice appears in docs/troubleshooting.md. The
    messages are found in the source, not listed by hand: every construction of a subclass of
    :class:`~mfa_process.errors.MfaProcessError` (raised or returned), every ``_stderr(...)`` of the CLI,
-   and every string literal that starts with ``mfa-process: `` (the notices). From each, the first long
+   every ``notify``/``notice``/``error`` call and value assigned to a ``notice`` (the notices), and
+   every string literal that starts with ``mfa-process: ``. From each, the first long
    literal fragment is taken (an f-string's leading text, else its longest literal part); a message
    with no such fragment must match, as a template, a whole line of troubleshooting.md (a loose check:
    ``{name} dialog {status}`` is satisfied by any documented line with " dialog " in it).
@@ -232,6 +233,10 @@ def docstring_node(body: list[ast.stmt]) -> bool:
     return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
 
 
+#: The functions that write a line to the user (cli._stderr, mfa_process.voice, the refresh context's notify).
+VOICE_CALLS = frozenset({"_stderr", "error", "notice", "notify"})
+
+
 def messages() -> Iterator[Message]:
     """Every user-facing message of the package (see the module docstring)."""
     names = error_names()
@@ -249,8 +254,10 @@ def messages() -> Iterator[Message]:
             if f"{relative}:{scopes.get(id(node), '')}" in NOT_USER_FACING:
                 continue
             expr: ast.expr | None = None
-            if isinstance(node, ast.Call) and node.args and callee(node) in names | {"_stderr"}:
+            if isinstance(node, ast.Call) and node.args and callee(node) in names | VOICE_CALLS:
                 expr = node.args[0]
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "notice" for t in node.targets):
+                expr = node.value
             elif isinstance(node, (ast.Constant, ast.JoinedStr)):
                 parts = literal_parts(node, constants)
                 if parts and isinstance(parts[0], str) and parts[0].startswith("mfa-process: "):

@@ -96,4 +96,4 @@ def test_windows_available_and_notify() -> None:
     assert terminal.terminal_available("win32", opener=FakeConsole())
     console = FakeConsole()
     assert terminal.notify("waiting for\nanother\x1b[2J process", platform="win32", opener=console) is True
-    assert console.conout.getvalue() == "waiting for another [2J process\n"
+    assert console.conout.getvalue() == "waiting for another\\x1b[2J process\n"
