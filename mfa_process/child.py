@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from mfa_process.errors import CommandNotFound
 
@@ -45,6 +45,11 @@ def terminal_sent_to_group() -> bool:
         os.close(fd)
 
 
+def forwards(signum: int, from_terminal: Callable[[], bool] = terminal_sent_to_group) -> bool:
+    """Whether *signum*, received by mfa-process, is passed on (not when the terminal already sent it to the child)."""
+    return signum not in TERMINAL_SIGNALS or not from_terminal()
+
+
 def run_child(command: Sequence[str], env: Mapping[str, str]) -> int:
     """Run *command* to its end; its return code (negative: the signal that ended it)."""
     import subprocess
@@ -53,7 +58,7 @@ def run_child(command: Sequence[str], env: Mapping[str, str]) -> int:
     pending: list[int] = []
 
     def forward(signum: int, frame: object) -> None:
-        if signum in TERMINAL_SIGNALS and terminal_sent_to_group():
+        if not forwards(signum):
             return
         if not started:
             pending.append(signum)

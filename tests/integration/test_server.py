@@ -503,3 +503,35 @@ def test_role_nearing_expiry_is_renewed_through_the_server_without_a_prompt(sts_
     assert {c.access_key_id for c in sts_proxy.calls if c.action == "AssumeRole"} == {session.access_key_id}
     assert asked == [] and log == []
     assert "Traceback" not in screen(child)
+
+
+#: Counts every SIGINT delivered (the wakeup fd gets one byte per delivery, whatever Python's handlers make of
+#: them), and prints the count once SIGTERM arrives.
+COUNT_INTERRUPTS = """\
+import os, signal, sys
+r, w = os.pipe()
+os.set_blocking(w, False)
+signal.set_wakeup_fd(w)
+for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, lambda *args: None)
+print("ready", flush=True)
+seen = b""
+while bytes([signal.SIGTERM]) not in seen:
+    seen += os.read(r, 100)
+print("interrupts=%d" % seen.count(bytes([signal.SIGINT])), flush=True)
+sys.exit(5)
+"""
+
+
+def test_exec_server_ctrl_c_reaches_the_command_once(sts_proxy, aws_home):
+    """Ctrl-C on the terminal reaches the command directly; mfa-process does not send it a second one
+    (a second interrupt makes Terraform abandon its run)."""
+    login(aws_home, sts_proxy)
+    child = exec_server(aws_home, [sys.executable, "-c", COUNT_INTERRUPTS])
+    child.expect("ready")
+    child.sendintr()  # Ctrl-C: the terminal signals the whole foreground group, mfa-process and the command
+    child.expect_exact("^C")
+    child.kill(signal.SIGTERM)  # to mfa-process alone: passed on, and the command reports what it got
+    child.expect(r"interrupts=(\d+)", timeout=30)
+    assert child.match.group(1) == "1"
+    assert finish(child) == 5, screen(child)
