@@ -5,7 +5,7 @@ from __future__ import annotations
 from mfa_process.config import AwsFiles, Settings, resolve_settings
 from mfa_process.errors import ConfigError, NoTerminalError
 from mfa_process.options import SESSION_OPTIONS
-from mfa_process.paths import state_dir
+from mfa_process.paths import state_path
 from mfa_process.redact import register
 from mfa_process.refresh import Context
 
@@ -78,7 +78,7 @@ def has_other_credentials(files: AwsFiles, profile: str) -> bool:
 
 def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) -> Context:
     """Everything the refresh flow needs, with the expensive parts created only when first used."""
-    state = state_dir(env)
+    state = state_path(env)
     from mfa_process.keystore.choose import open_cache
 
     store = open_cache(state, env, allow_insecure=settings.allow_insecure_keyring)

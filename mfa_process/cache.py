@@ -15,17 +15,15 @@ entries exist and when they expire, with no secrets, for ``status`` and ``logout
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 from mfa_process.credentials import Credentials, format_expiration, parse_expiration
 from mfa_process.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
     from datetime import datetime
+    from pathlib import Path
     from typing import Any, Final
 
     from mfa_process.keystore.parts import SplitStore
@@ -134,6 +132,8 @@ class IndexEntry(Record):
 
 def read_index(state: Path) -> dict[str, IndexEntry]:
     """The index; missing or corrupt reads as empty."""
+    import json
+
     try:
         doc = json.loads((state / INDEX_NAME).read_text(encoding="utf-8"))
         entries = doc["entries"]
@@ -142,9 +142,16 @@ def read_index(state: Path) -> dict[str, IndexEntry]:
         return {}
 
 
-@contextmanager
-def editing_index(state: Path) -> Iterator[dict[str, IndexEntry]]:
+def editing_index(state: Path) -> AbstractContextManager[dict[str, IndexEntry]]:
     """Yield the index for changes and write it back atomically (0600), under its own lock."""
+    from contextlib import contextmanager
+
+    return contextmanager(_editing_index)(state)
+
+
+def _editing_index(state: Path) -> Iterator[dict[str, IndexEntry]]:
+    import json
+
     from mfa_process import lock
     from mfa_process.paths import private_dir, write_private
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from mfa_process.errors import LockError
 from mfa_process.paths import private_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
+    from pathlib import Path
     from typing import Final
 
 #: How long a waiting process waits for the one that is prompting (a person typing a code).
@@ -33,15 +33,24 @@ def lock_path(directory: Path, key: str) -> Path:
     return directory / f"{digest}.lock"
 
 
-@contextmanager
 def held(
     directory: Path,
     key: str,
     *,
     on_wait: Callable[[], None] | None = None,
     timeout: float = DEFAULT_WAIT,
-) -> Iterator[None]:
-    """Hold the lock for *key*; call *on_wait* once if another process holds it first."""
+) -> AbstractContextManager[None]:
+    """Hold the lock for *key*; call *on_wait* once if another process holds it first.
+
+    ``contextlib`` is imported here, not at module level: the cache-hit path imports this module (for
+    :data:`DEFAULT_WAIT`) but never takes a lock.
+    """
+    from contextlib import contextmanager
+
+    return contextmanager(_held)(directory, key, on_wait, timeout)
+
+
+def _held(directory: Path, key: str, on_wait: Callable[[], None] | None, timeout: float) -> Iterator[None]:
     import filelock
 
     path = lock_path(private_dir(private_dir(directory) / "locks"), key)

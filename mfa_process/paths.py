@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from mfa_process.errors import LockError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
+
+
+def state_path(env: Mapping[str, str]) -> str:
+    """``MFA_PROCESS_STATE_DIR``, else the platform's per-user state directory (a string: no ``pathlib``)."""
+    override = env.get("MFA_PROCESS_STATE_DIR")
+    if override:
+        return os.path.expanduser(override)
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        base = env.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+        return os.path.join(base, "mfa-process")
+    home = env.get("HOME") or os.path.expanduser("~")
+    if sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
+        return os.path.join(home, "Library", "Application Support", "mfa-process")
+    base = env.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
+    return os.path.join(base, "mfa-process")
 
 
 def state_dir(env: Mapping[str, str]) -> Path:
-    """``MFA_PROCESS_STATE_DIR``, else the platform's per-user state directory."""
-    override = env.get("MFA_PROCESS_STATE_DIR")
-    if override:
-        return Path(os.path.expanduser(override))
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        base = env.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "mfa-process"
-    home = Path(env.get("HOME") or Path.home())
-    if sys.platform == "darwin":  # pragma: no cover - exercised on macOS only
-        return home / "Library" / "Application Support" / "mfa-process"
-    base = env.get("XDG_STATE_HOME") or str(home / ".local" / "state")
-    return Path(base) / "mfa-process"
+    """:func:`state_path` as a :class:`~pathlib.Path`, for the commands that write state."""
+    from pathlib import Path
+
+    return Path(state_path(env))
 
 
 def private_dir(path: Path) -> Path:
@@ -66,5 +73,8 @@ def write_private(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        import contextlib
+
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise

@@ -13,9 +13,7 @@ other way round, so the two locks cannot deadlock.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from pathlib import Path
 
 from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
@@ -32,7 +30,9 @@ from mfa_process.redact import register
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
     from datetime import datetime
+    from pathlib import Path
     from typing import Callable, Final, Protocol
 
     from mfa_process.keystore.parts import SplitStore
@@ -87,7 +87,7 @@ class Context:
         *,
         settings: Settings,
         store: SplitStore,
-        state: Path,
+        state: str | os.PathLike[str],
         ask: Callable[[str], str],
         notify: Callable[[str], None],
         sts_factory: Callable[[], StsLike],
@@ -97,7 +97,7 @@ class Context:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.state = state
+        self._state = state
         self.ask = ask
         self.notify = notify
         self.sts_factory = sts_factory
@@ -107,6 +107,13 @@ class Context:
         self._sts: StsLike | None = None
         #: Set once a cache read failed, so the user is told once per run.
         self.read_failed = False
+
+    @property
+    def state(self) -> Path:
+        """The state directory; made a :class:`~pathlib.Path` on first use, which a cache hit never reaches."""
+        from pathlib import Path
+
+        return Path(self._state)
 
     @property
     def sts(self) -> StsLike:
@@ -177,6 +184,8 @@ def session_credentials(ctx: Context, *, min_left: float = 0.0, force: bool = Fa
 
 def new_session(ctx: Context) -> Credentials:
     """Ask for a code and exchange it for a session; AWS may reject up to :data:`CODE_TRIES` codes."""
+    import contextlib
+
     from mfa_process import usedcodes
 
     s = ctx.settings

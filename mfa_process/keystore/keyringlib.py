@@ -6,14 +6,15 @@ so a cache hit does not pay for importing keyring and probing its backends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
+import os
 
 from mfa_process.errors import KeyringError, KeyringUnavailable
 from mfa_process.keystore import SERVICE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any, Callable, Final, TypeVar
 
     T = TypeVar("T")
@@ -90,7 +91,12 @@ class KeyringStore:
     """:class:`~mfa_process.keystore.Backend` over ``keyring``, with errors turned into :class:`KeyringError`."""
 
     def __init__(
-        self, state: Path, env: Mapping[str, str], *, allow_insecure: bool = False, fast_reads: bool = True
+        self,
+        state: str | os.PathLike[str],
+        env: Mapping[str, str],
+        *,
+        allow_insecure: bool = False,
+        fast_reads: bool = True,
     ) -> None:
         self.state = state
         self.env = env
@@ -102,13 +108,16 @@ class KeyringStore:
     @property
     def backend_file(self) -> Path:
         """Where the class path of the backend keyring resolved to last time is remembered."""
-        return self.state / "backend"
+        from pathlib import Path
+
+        return Path(self.state, "backend")
 
     def remembered_backend(self) -> str | None:
-        """The backend class path written by an earlier run, if any."""
+        """The backend class path written by an earlier run, if any (read without ``pathlib``: a hit reads it)."""
         try:
-            return self.backend_file.read_text(encoding="utf-8").strip() or None
-        except OSError:
+            with open(os.path.join(self.state, "backend"), encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except (OSError, ValueError):
             return None
 
     def backend(self) -> Any:
@@ -146,8 +155,6 @@ class KeyringStore:
         remembered = self.remembered_backend()
         if not remembered or self.env.get("PYTHON_KEYRING_BACKEND"):
             return None
-        import os
-
         from mfa_process.keystore.secretservice import config_path
 
         if os.path.exists(config_path(self.env)):
@@ -165,7 +172,7 @@ class KeyringStore:
         from mfa_process.paths import private_dir, write_private
 
         try:
-            private_dir(self.state)
+            private_dir(self.backend_file.parent)
             write_private(self.backend_file, path + "\n")
         except Exception:  # noqa: S110 - remembering is an optimisation only
             pass
