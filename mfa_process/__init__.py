@@ -7,4 +7,6 @@ session nears expiry, once for every process that needs it.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+#: Where a pip or pipx user reads the documentation (messages link here, never to a path in a clone).
+DOCS_URL = "https://github.com/mfa-process/mfa-process/blob/main/docs"
+__all__ = ["DOCS_URL", "__version__"]

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Final
 
+    from mfa_process.credentials import Credentials
     from mfa_process.refresh import StsLike
 
 #: Flag destinations that feed :func:`mfa_process.config.resolve_settings`: every credential_process option.
@@ -36,8 +37,12 @@ def notify(message: str) -> None:
     notice(message)
 
 
-def make_asker(settings: Settings) -> object:
-    """A function that asks for one valid code with the configured prompt driver."""
+def make_asker(settings: Settings, command: str | None = None) -> object:
+    """A function that asks for one valid code with the configured prompt driver.
+
+    *command* is the interactive command running (``login``, ``setup``): without a terminal its advice is
+    another way to answer, not to run ``login``.
+    """
 
     def ask(message: str) -> str:
         from mfa_process.prompt import get_driver
@@ -51,6 +56,12 @@ def make_asker(settings: Settings) -> object:
                 raise NoTerminalError(
                     f"cannot show a dialog to ask for the MFA code of profile '{settings.profile}' ({exc}); "
                     "install zenity or kdialog (Linux, with a display), or use --prompt terminal or --token-command"
+                ) from None
+            if command is not None:
+                raise NoTerminalError(
+                    f"no terminal to ask for the MFA code of profile '{settings.profile}' ({exc}); run "
+                    f"`mfa-process {command}` in a terminal, or add --prompt dialog (a desktop dialog) or "
+                    "--token-command CMD (a program that prints the code)"
                 ) from None
             raise NoTerminalError(
                 f"no terminal to ask for the MFA code of profile '{settings.profile}' ({exc}); run "
@@ -76,8 +87,26 @@ def has_other_credentials(files: AwsFiles, profile: str) -> bool:
     return any(key in values for key in OTHER_CREDENTIAL_KEYS)
 
 
-def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) -> Context:
-    """Everything the refresh flow needs, with the expensive parts created only when first used."""
+def region_variables(settings: Settings) -> dict[str, str]:
+    """``AWS_REGION`` and ``AWS_DEFAULT_REGION`` for a child process, when the session knows a region.
+
+    The region is the one the session resolved (``--region``, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the
+    profile's): without ``AWS_PROFILE`` a child no longer finds the profile's region by itself. Both names are
+    set because SDKs differ in which one they read (the JavaScript SDK only ``AWS_REGION``).
+    """
+    return {"AWS_REGION": settings.region, "AWS_DEFAULT_REGION": settings.region} if settings.region else {}
+
+
+def child_variables(creds: Credentials, settings: Settings) -> dict[str, str]:
+    """What ``env`` prints and ``exec`` sets: the credentials, and the region (:func:`region_variables`)."""
+    return {**creds.to_env(), **region_variables(settings)}
+
+
+def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str], *, command: str | None = None) -> Context:
+    """Everything the refresh flow needs, with the expensive parts created only when first used.
+
+    *command* names the interactive command running, for the advice when no code can be asked for.
+    """
     state = state_path(env)
     from mfa_process.keystore.choose import open_cache
 
@@ -105,7 +134,7 @@ def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str]) ->
         settings=settings,
         store=store,
         state=state,
-        ask=make_asker(settings),  # type: ignore[arg-type]
+        ask=make_asker(settings, command),  # type: ignore[arg-type]
         notify=notify,
         sts_factory=sts_factory,
     )

@@ -11,12 +11,22 @@ from collections.abc import Sequence
 from mfa_process.errors import NoTerminalError, PromptCancelled, UsageError
 
 
+def _cancelled(question: str, exc: BaseException) -> PromptCancelled:
+    """What a cancelled question says: which question, and how (Ctrl-C, end of input)."""
+    text = str(exc)
+    how = text[text.rfind("(") :] if text.endswith(")") and "(" in text else "(Ctrl-C)"
+    return PromptCancelled(f"cancelled at the question {question!r} {how}")
+
+
 def ask_line(message: str, default: str | None = None) -> str:
     """A visible answer (the default when the user just presses Enter)."""
     from mfa_process.prompt.terminal import prompt
 
     suffix = f" [{default}]" if default else ""
-    answer = prompt(f"{message}{suffix}: ").strip()
+    try:
+        answer = prompt(f"{message}{suffix}: ").strip()
+    except (PromptCancelled, KeyboardInterrupt) as exc:
+        raise _cancelled(message, exc) from None
     return answer or (default or "")
 
 
@@ -31,7 +41,9 @@ def ask_secret(message: str) -> str:
     try:
         return getpass.getpass(f"{message}: ").strip()
     except EOFError:
-        raise PromptCancelled("cancelled (end of input)") from None
+        raise PromptCancelled(f"cancelled at the question {message!r} (end of input)") from None
+    except KeyboardInterrupt as exc:
+        raise _cancelled(message, exc) from None
 
 
 def confirm(message: str, *, assume_yes: bool) -> bool:

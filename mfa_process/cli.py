@@ -31,6 +31,7 @@ COMMANDS: Final = {
     "store-keys": "store_keys",
     "rotate-keys": "rotate_keys",
     "policy": "policy",
+    "doctor": "doctor",
 }
 
 
@@ -57,6 +58,13 @@ def _stderr(message: str) -> None:
 def run(argv: Sequence[str]) -> int:
     """Parse *argv* and run the command; exceptions propagate to :func:`main`."""
     command, rest = split_command(argv)
+    if command is None and rest and not rest[0].startswith("-"):
+        from mfa_process.errors import UsageError
+        from mfa_process.parsing import suggest
+
+        close = suggest(rest[0], COMMANDS)
+        hint = f"did you mean `{PROG} {close}`?" if close else f"commands: {', '.join(COMMANDS)}"
+        raise UsageError(f"unknown command {rest[0]!r}; {hint} (see `{PROG} --help`)")
     if command is None:
         from mfa_process.commands.credential import run_credential
         from mfa_process.options import fast_parse

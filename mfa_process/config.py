@@ -285,13 +285,20 @@ def _or(value: str | None, default: int) -> str | int:
 ROLE_FLAGS: Final = ("role_session_name", "external_id", "role_duration_seconds", "source_identity")
 
 
+def close_profile(files: AwsFiles, name: str) -> str | None:
+    """The existing profile closest to *name*, if *name* looks like a typo of it."""
+    import difflib
+
+    found = difflib.get_close_matches(name, sorted({*files.config, *files.credentials}), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
 def check_profiles(files: AwsFiles, source: str, config_profile: str | None) -> None:
     """Refuse configurations that cannot work: unknown profiles, recursion, keys botocore would act on."""
     if not files.has_profile(source):
-        raise ConfigError(
-            f"profile '{source}' not found in {files.config_path} or {files.credentials_path}; "
-            "check --profile or create it with `mfa-process setup`"
-        )
+        close = close_profile(files, source)
+        hint = f"did you mean --profile {close}?" if close else "check --profile or create it with `mfa-process setup`"
+        raise ConfigError(f"profile '{source}' not found in {files.config_path} or {files.credentials_path}; {hint}")
     if mentions_helper(files.profile(source).get("credential_process")):
         raise RecursionConfigError(
             f"profile '{source}' runs mfa-process itself; --profile must name the profile with the "

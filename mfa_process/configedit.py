@@ -27,7 +27,6 @@ import difflib
 import io
 import os
 import re
-import shlex
 import stat
 import tempfile
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from mfa_process.errors import ConfigError, UsageError
+from mfa_process.sections import config_header, profile_of, split_words
 
 __all__ = [
     "CREDENTIAL_KEYS",
@@ -115,11 +115,7 @@ def profile_section(name: str, *, credentials_file: bool) -> str:
     """
     if not name or name != name.strip() or not name.isprintable():
         raise UsageError(f"cannot use {name!r} as a profile name")
-    if credentials_file or name == "default":
-        section = name
-    else:
-        plain = f"profile {name}"
-        section = plain if _split(plain) == ["profile", name] else f"profile {shlex.quote(name)}"
+    section = name if credentials_file else config_header(name)
     _check_section_name(section)
     return section
 
@@ -378,20 +374,16 @@ def _snapshot(text: str) -> dict[str, dict[str, str]]:
     return {name: dict(parser.items(name)) for name in parser.sections()}
 
 
-def _split(name: str) -> list[str] | None:
-    try:
-        return shlex.split(name)
-    except ValueError:
-        return None
-
-
 def _section_id(name: str) -> tuple[str, str] | None:
     """Return what botocore makes of a section name (``build_profile_map``): ``("profile", "x")`` etc."""
-    for prefix in ("profile", "sso-session", "services"):
+    profile = profile_of(name)
+    if profile is not None:
+        return ("profile", profile)
+    for prefix in ("sso-session", "services"):
         if name.startswith(prefix):
-            parts = _split(name)
+            parts = split_words(name)
             return (prefix, parts[1]) if parts is not None and len(parts) == 2 else None
-    return ("profile", name) if name == "default" else ("", name)
+    return None if name.startswith("profile") else ("", name)
 
 
 def _find(doc: _Doc, section: str) -> _Section | None:

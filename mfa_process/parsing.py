@@ -31,6 +31,7 @@ commands (mfa-process COMMAND --help for each):
   store-keys  move a profile's long-term access keys into the keyring
   rotate-keys replace a profile's long-term access key with a new one (under MFA)
   policy      print or create the IAM policy that forces MFA
+  doctor      check the setup: one ok/warn/fail line per check, with the fix
 """
 
 EXAMPLES = """\
@@ -45,9 +46,41 @@ examples:
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line, raised like every other expected failure."""
 
+    _argv: tuple[str, ...] = ()
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """Parse, remembering the arguments so that an error can point at a mistyped flag."""
+        self._argv = tuple(args) if args is not None else ()
+        return super().parse_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
-        """Raise instead of printing usage and exiting."""
+        """Raise instead of printing usage and exiting; suggest the flag a mistyped one was meant to be."""
+        typo = self.mistyped_flag()
+        if typo is not None:
+            raise UsageError(f"unknown flag {typo[0]}; did you mean {typo[1]}? (see `{self.prog} --help`)")
         raise UsageError(f"{message}; see `{self.prog} --help`")
+
+    def mistyped_flag(self) -> tuple[str, str] | None:
+        """The first unknown ``--flag`` before ``--`` that is close to a known one, and that one."""
+        known = list(self._option_string_actions)
+        for word in self._argv:
+            if word == "--":
+                break
+            flag = word.split("=", 1)[0]
+            if not flag.startswith("--") or flag in known or any(k.startswith(flag) for k in known):
+                continue
+            close = suggest(flag, known)
+            if close is not None:
+                return flag, close
+        return None
+
+
+def suggest(word: str, choices: Any) -> str | None:
+    """The choice closest to *word*, if one is close enough to be a typo of it."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def add_source(parser: argparse.ArgumentParser, *, required: bool = True) -> None:

@@ -403,3 +403,51 @@ def check_key_pair(source: SourceSession, key_id: str, secret: str) -> KeyCheck:
     except Exception as exc:
         problem = _translate(exc, profile=source.profile, action="GetCallerIdentity", client=client)
         return KeyCheck(None, isinstance(problem, StsUnreachable), str(problem))
+
+
+def endpoint_date(profile: str, region: str | None) -> tuple[str, Any] | None:
+    """The STS endpoint *profile* resolves to and the time in its HTTP ``Date`` header, or None without one.
+
+    An unsigned GET of the endpoint's root: no credentials and no code are sent (AWS answers it with an
+    error page that carries the header). Raises :class:`StsUnreachable` when the endpoint does not answer.
+    """
+    import urllib.error
+    import urllib.request
+    from email.utils import parsedate_to_datetime
+
+    try:
+        session = boto3.Session(profile_name=profile)
+        client = session.client("sts", region_name=region or "us-east-1", config=_config(1))
+    except botocore.exceptions.BotoCoreError as exc:
+        raise _translate(exc, profile=profile, action="creating the STS client", client=None) from None
+    url = str(client.meta.endpoint_url)
+    try:
+        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT + READ_TIMEOUT) as response:  # noqa: S310
+            header = response.headers.get("Date")
+    except urllib.error.HTTPError as exc:
+        header = exc.headers.get("Date")
+    except (OSError, ValueError) as exc:
+        raise StsUnreachable(
+            f"cannot reach {url} to read its clock ({type(exc).__name__}); "
+            "check your network, proxy or AWS_ENDPOINT_URL"
+        ) from None
+    if not header:
+        return None
+    try:
+        return url, parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+
+
+def credential_method(profile: str) -> str | None:
+    """How botocore resolves *profile*'s credentials (``custom-process``, ``shared-credentials-file``...).
+
+    Resolving runs the profile's credential_process once, as any SDK would.
+    """
+    import botocore.session
+
+    try:
+        creds = botocore.session.Session(profile=profile).get_credentials()
+    except botocore.exceptions.BotoCoreError as exc:
+        raise _translate(exc, profile=profile, action="resolving the profile", client=None) from None
+    return str(creds.method) if creds is not None else None

@@ -6,14 +6,15 @@ import argparse
 from collections.abc import Mapping
 from typing import Callable
 
-from mfa_process.app import load_settings, make_context
+from mfa_process.app import child_variables, load_settings, make_context
 from mfa_process.redact import register
 from mfa_process.refresh import credentials
 from mfa_process.shellvars import SHELLS, render
 
 DESCRIPTION = (
     "Print AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION "
-    "for tools that do not read profiles."
+    "for tools that do not read profiles, and AWS_REGION and AWS_DEFAULT_REGION when a region is known "
+    "(--region, the environment, or the profile's)."
 )
 EPILOG = """\
 examples:
@@ -36,5 +37,5 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings, files = load_settings(args, env)
     creds = credentials(make_context(settings, files, env))
     register(*creds.secrets())
-    print(render(creds.to_env(), args.shell))
+    print(render(child_variables(creds, settings), args.shell))
     return 0

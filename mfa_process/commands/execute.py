@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Callable, Final
 
-from mfa_process.app import load_settings, make_context
+from mfa_process.app import child_variables, load_settings, make_context, region_variables
 from mfa_process.config import NESTED_MARKER
 from mfa_process.errors import CommandNotFound, UsageError
 from mfa_process.redact import register
@@ -22,7 +22,9 @@ examples:
   mfa-process exec --server --profile my-profile -- python long_job.py
 
 The command replaces mfa-process (exec), so its exit code and signals are its own. AWS_PROFILE,
-AWS_DEFAULT_PROFILE and AWS_SECURITY_TOKEN are removed so they do not compete with the variables.
+AWS_DEFAULT_PROFILE and AWS_SECURITY_TOKEN are removed so they do not compete with the variables;
+AWS_REGION and AWS_DEFAULT_REGION are set to the session's region (--region, the environment, or the
+profile's), so the command still knows the profile's region.
 
 With --server, the command gets no keys: a credential server (as `mfa-process serve`) runs on a free
 loopback port while the command runs, and the command's SDKs fetch fresh credentials from it whenever
@@ -74,9 +76,7 @@ def run_with_server(command: list[str], args: argparse.Namespace, env: Mapping[s
     from mfa_process.server import client_variables
 
     server, settings = open_server(args, env)
-    variables = client_variables(server.address, server.port, server.token)
-    if settings.region:
-        variables["AWS_REGION"] = variables["AWS_DEFAULT_REGION"] = settings.region
+    variables = {**client_variables(server.address, server.port, server.token), **region_variables(settings)}
     environment = child_env(env, variables, REMOVED + REMOVED_FOR_SERVER)
     server.start()
     try:
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings, files = load_settings(args, env)
     creds = credentials(make_context(settings, files, env))
     register(*creds.secrets())
-    environment = child_env(env, creds.to_env())
+    environment = child_env(env, child_variables(creds, settings))
     sys.stdout.flush()
     sys.stderr.flush()
     if sys.platform == "win32":  # pragma: no cover - no exec() that keeps the console on Windows

@@ -28,7 +28,7 @@ def configure(
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Prompt, cache, and say until when the session lasts."""
     settings, files = load_settings(args, env)
-    ctx = make_context(settings, files, env)
+    ctx = make_context(settings, files, env, command=f"login --profile {settings.profile}")
     session = session_credentials(ctx, force=True)
     now = ctx.now()
     lines: list[Any] = [

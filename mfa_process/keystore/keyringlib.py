@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from mfa_process import DOCS_URL
 from mfa_process.errors import KeyringError, KeyringUnavailable
 from mfa_process.keystore import SERVICE
 
@@ -37,7 +38,7 @@ NO_BACKEND_HELP: Final = (
     "no usable keyring backend; install and unlock a desktop keyring (GNOME Keyring, KWallet), or on a "
     "headless machine run inside `dbus-run-session` with `gnome-keyring-daemon --unlock`, or "
     "`pip install keyrings.cryptfile` and set PYTHON_KEYRING_BACKEND=keyrings.cryptfile.cryptfile.CryptFileKeyring"
-    " (see docs/keyrings.md)"
+    f" (see {DOCS_URL}/keyrings.md)"
 )
 
 
@@ -140,7 +141,7 @@ class KeyringStore:
         if kind == "plaintext" and not self.allow_insecure:
             raise KeyringUnavailable(
                 f"the only keyring backend is {class_path(backend)}, which stores secrets in plain text; "
-                "set up a real keyring (docs/keyrings.md) or pass --allow-insecure-keyring to accept it"
+                f"set up a real keyring ({DOCS_URL}/keyrings.md) or pass --allow-insecure-keyring to accept it"
             )
         self._backend = backend
         self._remember(class_path(backend))

@@ -153,6 +153,8 @@ class StsProxy:
     * ``validate_keys``: refuse STS requests signed with a long-term key (``AKIA...``) that moto's IAM does
       not hold as an active key, with AWS's ``InvalidClientTokenId`` (moto itself answers for any key).
       Default on.
+    * ``clock_offset``: seconds added to the time in every answer's ``Date`` header (an endpoint whose
+      clock is off from this machine's, for ``doctor --online``).
 
     ``created_keys`` maps the id of every access key created through the proxy to its secret.
     """
@@ -196,6 +198,7 @@ class StsProxy:
         self.expiration: dt.datetime | dt.timedelta | None = None
         self.expected_serial: str | None = None
         self.unique_credentials = unique_credentials
+        self.clock_offset = 0.0
         #: When set, each unique session token is padded to this many characters (real tokens vary in size).
         self.session_token_length: int | None = None
 
@@ -386,6 +389,7 @@ class StsProxy:
         self.refuse_created_keys = False
         self.created_keys = {}
         self.expiration = None
+        self.clock_offset = 0.0
         self.expected_serial = None
         self.session_token_length = None
 
@@ -627,6 +631,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         """Keep quiet: pytest shows failures, not traffic."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, off by the proxy's ``clock_offset``."""
+        import email.utils
+
+        when = time.time() if timestamp is None else timestamp
+        return email.utils.formatdate(when + self.server.proxy.clock_offset, usegmt=True)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -89,3 +89,26 @@ def test_prompt_choices_match_the_driver_registry():
     from mfa_process.prompt import DRIVER_NAMES
 
     assert PROMPTS == DRIVER_NAMES
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["loginn"], "unknown command 'loginn'; did you mean `mfa-process login`? (see `mfa-process --help`)"),
+        (["docter"], "unknown command 'docter'; did you mean `mfa-process doctor`? (see `mfa-process --help`)"),
+        (["--profle", "x"], "unknown flag --profle; did you mean --profile? (see `mfa-process --help`)"),
+        (["login", "--profile", "x", "--regoin", "y"], "unknown flag --regoin; did you mean --region?"),
+    ],
+)
+def test_typos_of_commands_and_flags_suggest_the_close_one(argv, message, capsys) -> None:
+    from mfa_process.cli import main
+
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"mfa-process: {message}")
+
+
+def test_an_unknown_word_lists_the_commands(capsys) -> None:
+    from mfa_process.cli import main
+
+    assert main(["frobnicate"]) == 2
+    assert "commands: login, logout, status" in capsys.readouterr().err
