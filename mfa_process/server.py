@@ -16,6 +16,7 @@ import ipaddress
 import json
 import secrets
 
+from mfa_process import DOCS_URL
 from mfa_process.credentials import Credentials, format_expiration
 from mfa_process.errors import MfaCodeRejected, MfaProcessError, PromptError, StsError, UsageError
 from mfa_process.records import Record
@@ -93,7 +94,7 @@ def check_bind(address: str, *, allow_non_loopback: bool) -> bool:
     if not allow_non_loopback:
         raise UsageError(
             f"--bind {address} is not a loopback address: anyone who reaches it with the token gets your "
-            "credentials; add --allow-non-loopback if that is what you want (see docs/server.md)"
+            f"credentials; add --allow-non-loopback if that is what you want (see {DOCS_URL}/server.md)"
         )
     return False
 

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Mapping
 from typing import Callable
 
+from mfa_process import DOCS_URL
 from mfa_process.app import load_settings, make_context, notify
 from mfa_process.config import Settings
 from mfa_process.errors import UsageError
@@ -23,14 +24,15 @@ DESCRIPTION = (
     "Serve the MFA session's (or role's) credentials on a local endpoint that every AWS SDK reads through "
     "AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN, until Ctrl-C or SIGTERM."
 )
-EPILOG = """\
+EPILOG = f"""\
 examples:
   mfa-process serve --profile my-profile                       # prints the two variables, then serves
   mfa-process serve --profile my-profile --shell fish --port 9911
 
 Each request goes through the cache like credential_process: role credentials are re-assumed silently,
 and a new MFA code is asked for on this terminal at most once, however many clients ask. The endpoint
-listens on 127.0.0.1 and answers only requests carrying the token printed here. See docs/server.md.
+listens on 127.0.0.1 and answers only requests carrying the token printed here. See
+{DOCS_URL}/server.md.
 """
 
 #: Address the server listens on unless --bind says otherwise.

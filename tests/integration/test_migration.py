@@ -186,3 +186,14 @@ def test_setup_of_a_typo_suggests_the_existing_profile(aws_home):
     child.sendline("n")
     assert finish(child) == 2
     assert "did you mean `mfa-process setup source`?" in screen(child)
+
+
+def test_login_without_a_terminal_advises_what_works(aws_home):
+    result = run_detached(aws_home, [MFA, "login", "--profile", "source"])
+    assert result.returncode == 4
+    [line] = result.stderr.splitlines()
+    assert line.startswith("mfa-process: no terminal to ask for the MFA code of profile 'source' (")
+    assert line.endswith(
+        "run `mfa-process login --profile source` in a terminal, or add --prompt dialog (a desktop dialog) or "
+        "--token-command CMD (a program that prints the code)"
+    )

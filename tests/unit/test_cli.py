@@ -112,3 +112,19 @@ def test_an_unknown_word_lists_the_commands(capsys) -> None:
 
     assert main(["frobnicate"]) == 2
     assert "commands: login, logout, status" in capsys.readouterr().err
+
+
+def test_messages_link_to_the_documentation_by_url_not_by_a_path_in_a_clone() -> None:
+    import re
+    from pathlib import Path
+
+    import mfa_process
+
+    package = Path(mfa_process.__file__).parent
+    found = [
+        f"{path.relative_to(package)}: {match.group(0)}"
+        for path in package.rglob("*.py")
+        for match in re.finditer(r"[\"'(\s]docs/\w+\.md", path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+    assert mfa_process.DOCS_URL.startswith("https://")
