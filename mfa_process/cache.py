@@ -131,15 +131,37 @@ class IndexEntry(Record):
 
 
 def read_index(state: Path) -> dict[str, IndexEntry]:
-    """The index; missing or corrupt reads as empty."""
+    """The index; missing reads as empty, and a corrupt one is set aside (with a notice) and rebuilt.
+
+    Corrupt: not JSON, not the expected shape, or an entry whose fields are not text or whose expiration
+    is not an ISO 8601 time with a zone. A state directory or index that is not the user's own raises
+    :class:`~mfa_process.errors.StateError`.
+    """
+    from mfa_process.paths import read_state, set_aside
+
+    text = read_state(state / INDEX_NAME)
+    if text is None:
+        return {}
     import json
 
     try:
-        doc = json.loads((state / INDEX_NAME).read_text(encoding="utf-8"))
-        entries = doc["entries"]
-        return {k: IndexEntry(key=k, **{f: v for f, v in e.items() if f != "key"}) for k, e in entries.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _index_entries(json.loads(text))
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
+        set_aside(state / INDEX_NAME, "is corrupt (not an index mfa-process wrote)")
         return {}
+
+
+def _index_entries(doc: Any) -> dict[str, IndexEntry]:
+    """The entries of a parsed index; raises ValueError (or TypeError...) for anything else."""
+    out = {}
+    for key, fields in doc["entries"].items():
+        entry = IndexEntry(key=key, **{f: v for f, v in fields.items() if f != "key"})
+        for name in ("kind", "profile", "serial", "expiration"):
+            if not isinstance(getattr(entry, name), str):
+                raise TypeError(f"index field {name} is not text")
+        entry.expires  # noqa: B018 - raises ValueError for a garbage or zone-less expiration
+        out[key] = entry
+    return out
 
 
 def editing_index(state: Path) -> AbstractContextManager[dict[str, IndexEntry]]:

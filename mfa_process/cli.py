@@ -55,6 +55,18 @@ def _stderr(message: str) -> None:
     error(message)
 
 
+def _clock_is_broken() -> bool:
+    """Whether the system clock is beyond what Python's time functions can represent."""
+    import time
+
+    try:
+        time.time()
+        time.monotonic()
+    except OverflowError:
+        return True
+    return False
+
+
 def run(argv: Sequence[str]) -> int:
     """Parse *argv* and run the command; exceptions propagate to :func:`main`."""
     command, rest = split_command(argv)
@@ -94,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 141
     except Exception as exc:
+        if isinstance(exc, OverflowError) and _clock_is_broken():
+            _stderr(
+                "the system clock reads a date too far in the future for any time to be computed (after 2262); "
+                "set the clock right (`date`, `timedatectl`) and retry"
+            )
+            return 1
         if os.environ.get("MFA_PROCESS_DEBUG"):
             import traceback
 

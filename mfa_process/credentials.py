@@ -233,6 +233,8 @@ class Credentials(Record):
         fields = (doc.get("k"), doc.get("s"), doc.get("t"))
         if not all(isinstance(f, str) and f for f in fields):
             raise ValueError("cache entry lacks a credential field")
+        if not all(str(f).isprintable() and " " not in str(f) for f in fields):
+            raise ValueError("cache entry has a control character or space in a credential field")  # NUL: exec fails
         expires = doc.get("e")
         if not isinstance(expires, int) or isinstance(expires, bool) or not 0 <= expires < MAX_EPOCH:
             raise ValueError("cache entry lacks an expiry")

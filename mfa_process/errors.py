@@ -86,6 +86,16 @@ class StsUnreachable(StsError):
     """The STS endpoint could not be reached or did not answer in time."""
 
 
+class StateError(MfaProcessError, PermissionError):
+    """The state directory or a file in it cannot be trusted or used (another user's, a symlink, open to others)."""
+
+    exit_code: ClassVar[int] = 7
+
+    def __str__(self) -> str:
+        """The message alone (``PermissionError`` would add nothing useful)."""
+        return str(self.args[0]) if self.args else ""
+
+
 class LockError(MfaProcessError):
     """The cross-process lock could not be created or taken."""
 

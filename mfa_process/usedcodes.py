@@ -51,9 +51,11 @@ def remember(records: dict[str, dict[str, object]], serial: str, code: str, now:
 
 def load(state: Path) -> dict[str, dict[str, object]]:
     """The records; missing or corrupt reads as empty."""
+    from mfa_process.paths import read_state
+
     try:
-        doc = json.loads((state / FILE_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = json.loads(read_state(state / FILE_NAME) or "{}")
+    except ValueError:
         return {}
     return {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
 

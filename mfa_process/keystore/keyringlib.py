@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from mfa_process import DOCS_URL
-from mfa_process.errors import KeyringError, KeyringUnavailable
+from mfa_process.errors import KeyringError, KeyringUnavailable, StateError
 from mfa_process.keystore import SERVICE
 
 TYPE_CHECKING = False
@@ -115,11 +115,10 @@ class KeyringStore:
 
     def remembered_backend(self) -> str | None:
         """The backend class path written by an earlier run, if any (read without ``pathlib``: a hit reads it)."""
-        try:
-            with open(os.path.join(self.state, "backend"), encoding="utf-8") as handle:
-                return handle.read().strip() or None
-        except (OSError, ValueError):
-            return None
+        from mfa_process.paths import read_state
+
+        text = read_state(os.path.join(self.state, "backend"))  # refuses a state dir or file not the user's own
+        return text.strip() or None if text else None
 
     def backend(self) -> Any:
         """The keyring backend, checked once: absent or plain-text backends are refused."""
@@ -131,6 +130,8 @@ class KeyringStore:
             raise KeyringUnavailable(NO_BACKEND_HELP) from None
         try:
             backend = self._remembered_or_none() or keyring.get_keyring()
+        except StateError:  # the state directory or its backend file cannot be trusted: say so
+            raise
         except Exception as exc:
             raise KeyringUnavailable(
                 f"the keyring backend failed to load ({type(exc).__name__}); {NO_BACKEND_HELP}"

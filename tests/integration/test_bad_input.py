@@ -256,3 +256,98 @@ def test_invalid_region_is_refused_before_the_prompt(mfa: Helper) -> None:
     result = session.finish(timeout=20)
     assert PROMPT not in result.screen, f"asked for a code that could not be used: {result}"
     assert_line_matches(result, EXIT_USAGE, r"region")
+
+
+# -- corrupt state and a broken clock: a clear line or self-healing, never "unexpected error" (70) -------
+
+EXIT_UNEXPECTED = 70
+#: name: (state file, its bytes, the notice that it was set aside)
+STATE_CASES: dict[str, tuple[str, bytes, str]] = {
+    "backend not UTF-8": ("backend", b"\xff\xfekeyring.backends\x80", "backend is not a state file mfa-process wrote"),
+    "backend of 2 MB": ("backend", b"x" * (2 << 20), "backend is not a state file mfa-process wrote"),
+    "index.json not UTF-8": ("index.json", b"{\xff}", "index.json is not a state file mfa-process wrote"),
+    "index.json not JSON": ("index.json", b"{garbage", "index.json is corrupt"),
+    "index.json a list": ("index.json", b"[1, 2]", "index.json is corrupt"),
+    "index.json garbage expiration": ("index.json", b'"garbage"', "index.json is corrupt"),
+    "index.json integer expiration": ("index.json", b"12345", "index.json is corrupt"),
+    "index.json zone-less expiration": ("index.json", b'"2026-12-01T10:00:00"', "index.json is corrupt"),
+    "index.json year 99999 expiration": ("index.json", b'"99999-01-01T00:00:00Z"', "index.json is corrupt"),
+    "used-codes.json not UTF-8": ("used-codes.json", b"\xff", "used-codes.json is not a state file"),
+}
+
+
+def _state_bytes(mfa: Helper, name: str, content: bytes) -> bytes:
+    if name == "index.json" and (content.startswith(b'"') or content.isdigit()):
+        key = f"session|v1|source|{mfa.proxy.mfa_serial}"
+        entry = {"kind": "session", "profile": "source", "serial": mfa.proxy.mfa_serial, "expiration": "X"}
+        doc = json.dumps({"version": 1, "entries": {key: entry}}).encode()
+        return doc.replace(b'"X"', content)
+    return content
+
+
+#: The commands that read each state file (a miss without a terminal reads ``backend`` before it fails).
+READERS = {
+    "backend": [["status"], ["--profile", "source"]],
+    "index.json": [["status"], ["logout", "--all"]],
+    "used-codes.json": [["login", "--profile", "source"]],
+}
+STATE_RUNS = [(name, case, command) for name, case in STATE_CASES.items() for command in READERS[case[0]]]
+
+
+@pytest.mark.parametrize(
+    ("case", "command"),
+    [(case, command) for _, case, command in STATE_RUNS],
+    ids=[f"{name}: {' '.join(command)}" for name, _, command in STATE_RUNS],
+)
+def test_corrupt_state_file_is_set_aside_with_a_notice(
+    mfa: Helper, case: tuple[str, bytes, str], command: list[str]
+) -> None:
+    name, content, notice = case
+    mfa.state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = mfa.state / name
+    written = _state_bytes(mfa, name, content)
+    path.write_bytes(written)
+    path.chmod(0o600)
+    if command[0] == "login":  # read once a code was typed
+        session = mfa.spawn(*command)
+        session.answer()
+        result = session.finish()
+        lines = result.screen.splitlines()
+    else:
+        result = mfa.run(*command)
+        lines = result.lines
+    assert result.code != EXIT_UNEXPECTED and "unexpected error" not in result.stderr + result.screen, result
+    assert "Traceback" not in result.stderr + result.screen, result
+    if command == ["--profile", "source"]:  # no terminal: it cannot ask for a code, and says so
+        assert result.code == EXIT_PROMPT, result
+        assert result.lines[-1].startswith("mfa-process: no terminal to ask for the MFA code"), result
+    else:
+        assert result.code == 0, result
+    said = [line.strip() for line in lines if "starting afresh" in line]
+    assert len(said) == 1 and said[0].startswith(f"mfa-process: {mfa.state}/{notice}"), lines
+    assert said[0].endswith(f"; moved it to {name}.corrupt and starting afresh")
+    assert (mfa.state / f"{name}.corrupt").read_bytes() == written
+    again = mfa.run(*command) if command[0] != "login" else mfa.run("status")  # rebuilt: nothing more to say
+    assert "starting afresh" not in again.stderr, again
+
+
+def test_cached_secret_with_a_nul_is_a_miss_not_a_crash(mfa: Helper) -> None:
+    import keyring
+
+    session = mfa.spawn("--profile", "source")
+    session.answer()
+    assert session.finish().code == 0
+    poisoned = json.dumps(
+        {"v": 1, "k": "ASIAPOISONED", "s": "se\u0000cret" * 5, "t": "to\u0000ken" * 20, "e": 4102444800}
+    )
+    keyring.set_password("mfa-process", f"session|v1|source|{mfa.proxy.mfa_serial}", poisoned)
+    result = mfa.run("exec", "--profile", "source", "--", "true")
+    assert result.code == EXIT_PROMPT, result  # a miss, and no terminal to ask for a new code
+    assert_line_matches(result, EXIT_PROMPT, r"no terminal to ask for the MFA code of profile 'source'")
+
+
+@pytest.mark.parametrize("when", ["2300-01-01 00:00:00", "9999-12-01 00:00:00"])
+@pytest.mark.parametrize("command", [["status"], ["--profile", "source"], ["login", "--profile", "source"]])
+def test_clock_beyond_what_python_can_represent(mfa: Helper, when: str, command: list[str]) -> None:
+    result = mfa.run(*command, prefix=["faketime", when])
+    assert_line_matches(result, 1, r"the system clock reads a date too far in the future .* set the clock right")

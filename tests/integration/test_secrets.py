@@ -232,3 +232,52 @@ def test_symlinked_index_is_not_followed(mfa, tmp_path):
     assert "could not update the cache index" in result.screen and "is a symlink" in result.screen
     assert victim.read_text() == "precious\n"
     assert (mfa.state / "index.json").is_symlink()
+
+
+#: How a state directory or its ``backend`` file can be planted; what the refusal says.
+PLANTED = {
+    "state dir of another user": "belongs to another user; remove it or set MFA_PROCESS_STATE_DIR",
+    "backend of another user": "backend belongs to another user; remove it",
+    "backend writable by others": "backend can be written by other users, so mfa-process does not trust it",
+    "backend a symlink": "backend is a symlink; remove it (mfa-process never follows one)",
+    "backend a FIFO": "backend is not a regular file; remove it",
+}
+
+
+def plant(kind: str, state: Path, elsewhere: Path) -> None:
+    """Make *state* hold a ``backend`` file selecting the null keyring, untrustworthy in the way *kind* says."""
+    backend = state / "backend"
+    backend.unlink(missing_ok=True)
+    if kind == "backend a symlink":
+        elsewhere.write_text("keyring.backends.null.Keyring\n")
+        backend.symlink_to(elsewhere)
+    elif kind == "backend a FIFO":
+        os.mkfifo(backend, 0o600)
+    else:
+        backend.write_text("keyring.backends.null.Keyring\n")
+    if kind == "backend writable by others":
+        backend.chmod(0o666)
+    elif kind == "backend of another user":
+        os.chown(backend, 65534, 65534)
+    elif kind == "state dir of another user":
+        os.chown(backend, 65534, 65534)
+        os.chown(state, 65534, 65534)
+
+
+@pytest.mark.parametrize("command", [["--profile", "source"], ["status"]], ids=["cache hit", "status"])
+@pytest.mark.parametrize("kind", PLANTED.keys())
+def test_planted_state_is_refused_on_a_hit_and_by_status(mfa, tmp_path, kind, command):
+    if "another user" in kind and not is_root():
+        pytest.skip("needs root to give a file to another user")
+    session = mfa.spawn("--profile", "source")
+    session.answer()
+    assert session.finish().code == 0
+    served = mfa.run("--profile", "source")
+    assert served.code == 0, served  # a real cache hit first
+    plant(kind, mfa.state, tmp_path / "elsewhere")
+    calls = len(mfa.proxy.calls)
+    result = mfa.run(*command)
+    assert result.code == EXIT_LOCK, result
+    assert result.stdout == "" and len(result.lines) == 1, result
+    assert result.lines[0].startswith("mfa-process: ") and PLANTED[kind] in result.lines[0], result.lines
+    assert len(mfa.proxy.calls) == calls
