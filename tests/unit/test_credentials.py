@@ -191,7 +191,13 @@ def test_cache_form_is_what_json_dumps_writes_and_reads_back():
             doc["a"] = creds.account_id
         assert value == json.dumps(doc, separators=(",", ":"))
         back = json.loads(value)  # equal to creds but where lone surrogates pair up, as json reads them
-        assert Credentials.from_cache(value) == Credentials(back["k"], back["s"], back["t"], back["e"], back.get("a"))
+        if all(back[f].isprintable() and " " not in back[f] for f in "kst"):
+            assert Credentials.from_cache(value) == Credentials(
+                back["k"], back["s"], back["t"], back["e"], back.get("a")
+            )
+        else:  # no credential AWS issues holds a control character or space: such an entry is a miss
+            with pytest.raises(ValueError, match="control character or space"):
+                Credentials.from_cache(value)
 
 
 @pytest.mark.parametrize(
