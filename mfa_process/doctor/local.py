@@ -75,13 +75,9 @@ def check_sessions(probe: Probe) -> list[Finding]:
     """The cached MFA session of each source profile checked, and its time left."""
     from mfa_process.cache import IndexEntry
     from mfa_process.credentials import format_left
-    from mfa_process.doctor.profiles import targets
-    from mfa_process.errors import MfaProcessError
+    from mfa_process.doctor.profiles import checked_sources
 
-    try:
-        sources = dict.fromkeys(h.source() for h in targets(probe.files, probe.profile) if h.source())
-    except MfaProcessError:
-        return []
+    sources = checked_sources(probe)
     entries = [e for e in probe.cache_index().values() if isinstance(e, IndexEntry) and e.kind == "session"]
     now = probe.now()
     out = []

@@ -26,14 +26,11 @@ def skew_finding(url: str, local: float, remote: float) -> Finding:
 
 def check_clock(probe: Probe) -> list[Finding]:
     """Clock skew against the STS endpoint's ``Date`` header; sends no credentials and no code."""
-    from mfa_process.doctor.profiles import settings_of, targets
+    from mfa_process.doctor.profiles import checked, settings_of
 
     if not probe.online:
         return []
-    try:
-        found = [h for h in targets(probe.files, probe.profile) if h.source()]
-    except MfaProcessError:
-        return []
+    found = [h for h in checked(probe) if h.source()]
     profile, region = None, None
     if found:
         try:

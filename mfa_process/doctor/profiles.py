@@ -63,6 +63,19 @@ def targets(files: AwsFiles, profile: str | None) -> list[Helper]:
     return [h for h in found if h.profile == profile] or [h for h in found if h.source() == profile]
 
 
+def checked(probe: Probe) -> list[Helper]:
+    """The helper profiles this run checks; none when the files cannot be read (``check_files`` says so)."""
+    try:
+        return targets(probe.files, probe.profile)
+    except MfaProcessError:
+        return []
+
+
+def checked_sources(probe: Probe) -> list[str]:
+    """The SOURCE profiles of :func:`checked`, each once."""
+    return list(dict.fromkeys(source for helper in checked(probe) if (source := helper.source())))
+
+
 def settings_of(helper: Helper, files: AwsFiles, env: dict[str, str] | None = None) -> Settings:
     """The settings a run of *helper*'s line resolves to (raises the error that run would show)."""
     from mfa_process.app import SETTING_FLAGS
@@ -116,10 +129,7 @@ def check_shadowing(probe: Probe) -> list[Finding]:
     """No key in either file wins over the helper profile's credential_process (static keys, a role, SSO...)."""
     from mfa_process.shadow import find_shadows
 
-    try:
-        found = targets(probe.files, probe.profile)
-    except MfaProcessError:
-        return []
+    found = checked(probe)
     out = []
     for helper in found:
         shadows = find_shadows(helper.profile, config=probe.raw_config, credentials=probe.raw_credentials)
@@ -141,10 +151,7 @@ def check_shadowing(probe: Probe) -> list[Finding]:
 
 def check_program(probe: Probe) -> list[Finding]:
     """The credential_process line's program exists, may be run, and is this mfa-process."""
-    try:
-        found = targets(probe.files, probe.profile)
-    except MfaProcessError:
-        return []
+    found = checked(probe)
     this = probe.this_program()
     out = []
     for helper in found:
@@ -185,10 +192,7 @@ def check_program(probe: Probe) -> list[Finding]:
 
 def check_settings(probe: Probe) -> list[Finding]:
     """The line's options and its source profile resolve (profile exists, mfa_serial valid, no loop)."""
-    try:
-        found = targets(probe.files, probe.profile)
-    except MfaProcessError:
-        return []
+    found = checked(probe)
     out = []
     for helper in found:
         if helper.source() is None:
@@ -231,10 +235,7 @@ def region_of(probe: Probe, profile: str) -> tuple[str, str] | None:
 
 def check_region(probe: Probe) -> list[Finding]:
     """A region is known where the SDKs look for it (environment or the helper profile)."""
-    try:
-        found = targets(probe.files, probe.profile)
-    except MfaProcessError:
-        return []
+    found = checked(probe)
     out = []
     for helper in found:
         fix = f"aws configure set region REGION --profile {shlex.quote(helper.profile)}"
@@ -269,13 +270,9 @@ def check_keys(probe: Probe) -> list[Finding]:
     """Each source profile has long-term keys: in the credentials file, the keyring, or another provider."""
     from mfa_process.app import has_file_keys, has_other_credentials
 
-    try:
-        files = probe.files
-        sources = dict.fromkeys(source for h in targets(files, probe.profile) if (source := h.source()))
-    except MfaProcessError:
-        return []
     out = []
-    for source in sources:
+    for source in checked_sources(probe):
+        files = probe.files
         subject = f"profile {source}"
         if not files.has_profile(source):
             continue  # check_settings says the profile is missing
