@@ -355,8 +355,8 @@ def e2e_group(env: dict[str, str], session: dict[str, str], runs: int) -> dict[s
 
 def seed(env: dict[str, str]) -> dict[str, str]:
     doc: dict[str, str] = json.loads(run([str(BENCH / "python"), str(HERE / "seed.py"), PROFILE, SERIAL], env))
-    if doc.get("backend") != SECRET_SERVICE or not Path(doc["backend_file"]).is_file():
-        raise RuntimeError(f"the remembered backend is {doc.get('backend')!r}: the fast path would be off")
+    if doc.get("cache") != "secret-service" or doc.get("fast_path") != "active":
+        raise RuntimeError(f"the cache is {doc.get('cache')!r} ({doc.get('fast_path')!r}): not the fast path")
     return doc
 
 
@@ -683,7 +683,7 @@ def measure(runs: int, quiet_wait: float) -> Measured:
         os.chdir(home)
         env = make_env(home, moto.url)
         seeded = seed(env)
-        log(f"seeded {seeded['key']}; backend remembered in {seeded['backend_file']}")
+        log(f"seeded {seeded['key']} in the {seeded['cache']} cache")
         session = check_hit(env, seeded)
         peer_key = warm_peer(env)
         log(f"aws-credential-process warmed through moto (session {peer_key[:8]}...)")

@@ -5,10 +5,10 @@ user gets it), in the benchmark's throwaway environment and D-Bus session::
 
     python seed.py PROFILE SERIAL
 
-The item is written through ``keystore.choose.open_cache``, i.e. through ``keyring``; that first keyring-based write is
-also what records the resolved backend in ``$XDG_STATE_HOME/mfa-process/backend``, without which the
-cache-hit fast path stays off. Prints one JSON line: the cache key, the access key id served, the stored
-value, and the remembered backend.
+The item is written through ``keystore.choose.open_cache`` with ``--cache auto``, which in the
+benchmark's D-Bus session chooses the Secret Service (writes through ``keyring``, reads over the
+project's D-Bus client). Prints one JSON line: the cache key, the access key id served, the stored
+value, the backend, the cache chosen and whether reads took the fast path.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ ACCOUNT_ID = "123456789012"
 def main(argv: list[str]) -> int:
     profile, serial = argv
     store = open_cache(state_dir(os.environ), os.environ)
-    raw = store.raw
     creds = Credentials(
         access_key_id="ASIA" + secrets.token_hex(8).upper(),
         secret_access_key=secrets.token_urlsafe(30),
@@ -43,6 +42,7 @@ def main(argv: list[str]) -> int:
     key = session_key(profile, serial)
     value = creds.to_cache()
     store.save(key, value)
+    description = store.describe()
     if store.load(key) != value:
         print("seed: the stored session does not read back", file=sys.stderr)
         return 1
@@ -52,8 +52,9 @@ def main(argv: list[str]) -> int:
                 "key": key,
                 "access_key_id": creds.access_key_id,
                 "value": value,
-                "backend": raw.remembered_backend(),
-                "backend_file": str(raw.backend_file),
+                "backend": description["backend"],
+                "cache": description["cache"],
+                "fast_path": description.get("fast_path", ""),
             }
         )
     )

@@ -110,7 +110,7 @@ def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str], *,
     state = state_path(env)
     from mfa_process.keystore.choose import open_cache
 
-    store = open_cache(state, env, allow_insecure=settings.allow_insecure_keyring)
+    store = open_cache(state, env, allow_insecure=settings.allow_insecure_keyring, choice=settings.cache)
 
     def sts_factory() -> StsLike:
         from mfa_process.keys import load_keys

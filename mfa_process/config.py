@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
+from mfa_process.options import CACHES
 from mfa_process.records import Record
 
 TYPE_CHECKING = False
@@ -43,6 +44,7 @@ PROFILE_KEYS: Final = (
     "source_identity",
     "prompt",
     "token_command",
+    "cache",
     "region",
 )
 #: Keys that botocore acts on by itself in a profile that has credential_process.
@@ -251,6 +253,7 @@ class Settings(Record):
     prompt: str = "auto"
     token_command: str | None = None
     allow_insecure_keyring: bool = False
+    cache: str = "auto"
 
 
 def parse_int(value: str | int, name: str, low: int, high: int) -> int:
@@ -398,6 +401,11 @@ def resolve_settings(
             source_identity=str(identity) if identity else None,
         )
     prompt = _lookup("prompt", flags, layers) or "auto"
+    cache = _lookup("cache", flags, layers) or "auto"
+    if cache not in CACHES:
+        raise UsageError(
+            f"mfa_process_cache {cache[:40]!r} in the profile is not one of {', '.join(CACHES)}; fix ~/.aws/config"
+        )
     token_command = _lookup("token_command", flags, layers)
     return Settings(
         profile=source,
@@ -409,6 +417,7 @@ def resolve_settings(
         prompt=str(prompt),
         token_command=str(token_command) if token_command else None,
         allow_insecure_keyring=bool(flags.get("allow_insecure_keyring")),
+        cache=cache,
     )
 
 

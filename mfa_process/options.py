@@ -22,6 +22,8 @@ class Option(Record):
 
 
 PROMPTS: Final = ("auto", "terminal", "dialog", "command")
+#: The values of ``--cache`` (``mfa_process.keystore.choose.CACHES``).
+CACHES: Final = ("auto", "secret-service", "kernel", "keyring")
 
 #: Options that decide which credentials are produced and how the code is asked for.
 SESSION_OPTIONS: Final = (
@@ -38,6 +40,7 @@ SESSION_OPTIONS: Final = (
     Option(("--source-identity",), "source_identity", "role", "source identity to set on the role session", "ID"),
     Option(("--prompt",), "prompt", "prompt and keyring", "how to ask for the code (default auto)", None, PROMPTS),
     Option(("--token-command",), "token_command", "prompt and keyring", "command that prints the code (YubiKey, password manager)", "CMD"),
+    Option(("--cache",), "cache", "prompt and keyring", "where to cache sessions (default auto: Secret Service, else kernel keyring, else keyring's choice)", None, CACHES),
     Option(("--allow-insecure-keyring",), "allow_insecure_keyring", "prompt and keyring", "accept a plain-text keyring backend", is_switch=True),
 )  # fmt: skip
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from mfa_process import cache
 from mfa_process.credentials import epoch_of, format_left, format_local
-from mfa_process.keystore.choose import open_cache
+from mfa_process.keystore.choose import add_cache_option, open_cache
 from mfa_process.paths import state_dir
 from mfa_process.refresh import utcnow
 
@@ -27,6 +27,7 @@ def configure(
     """``--json`` for scripts."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--allow-insecure-keyring", action="store_true", help="accept a plain-text keyring backend")
+    add_cache_option(parser)
 
 
 def rows(
@@ -87,14 +88,16 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from mfa_process.config import DEFAULT_REFRESH_MARGIN
 
     state = state_dir(env)
-    store = open_cache(state, env, allow_insecure=args.allow_insecure_keyring)
-    backend = store.describe()["backend"]
+    store = open_cache(state, env, allow_insecure=args.allow_insecure_keyring, choice=args.cache)
+    description = store.describe()
+    backend = description["backend"]
     entries = cache.read_index(state)
     present = {key: cache.decode(store.load(key)) is not None for key in entries}
     data = rows(entries, present, (utcnow(), DEFAULT_REFRESH_MARGIN))
     if args.json:
-        print(json.dumps({"backend": backend, "entries": data}, indent=2))
+        print(json.dumps({**description, "entries": data}, indent=2))
         return 0
     print(table(data) if data else "no cached sessions")
+    print(f"cache: {description['cache']} ({description['reason']})")
     print(f"keyring backend: {backend}")
     return 0

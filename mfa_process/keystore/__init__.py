@@ -9,7 +9,7 @@ namespace of single items:
   D-Bus client) when ``keyring`` would use the Secret Service anyway;
 * :mod:`~mfa_process.keystore.parts` splits values too large for one item.
 
-A new backend is one new module with a class that has the four methods of :class:`Backend`, and one
+A new backend is one new module with a class that has the methods of :class:`Backend`, and one
 branch in :mod:`~mfa_process.keystore.choose`.
 """
 
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
         def delete(self, name: str) -> None:
             """Remove the item if it exists."""
+
+        def names(self) -> list[str]:
+            """Every item name of this tool the backend holds, found by its attributes (for ``logout``);
+            empty where the backend cannot list."""
 
         def describe(self) -> dict[str, Any]:
             """What ``status`` shows about the backend."""

@@ -98,12 +98,15 @@ class KeyringStore:
         *,
         allow_insecure: bool = False,
         fast_reads: bool = True,
+        forced: str | None = None,
     ) -> None:
         self.state = state
         self.env = env
         self.allow_insecure = allow_insecure
         #: Whether reads may go straight to the Secret Service (when keyring would use it anyway).
-        self.fast_reads = fast_reads
+        self.fast_reads = fast_reads and forced is None
+        #: A keyring backend class path to use instead of keyring's own choice.
+        self.forced = forced
         self._backend: Any = None
 
     @property
@@ -129,7 +132,12 @@ class KeyringStore:
         except ImportError:  # pragma: no cover - keyring is a dependency
             raise KeyringUnavailable(NO_BACKEND_HELP) from None
         try:
-            backend = self._remembered_or_none() or keyring.get_keyring()
+            if self.forced:
+                import keyring.core
+
+                backend = keyring.core.load_keyring(self.forced)
+            else:
+                backend = self._remembered_or_none() or keyring.get_keyring()
         except StateError:  # the state directory or its backend file cannot be trusted: say so
             raise
         except Exception as exc:
@@ -145,7 +153,8 @@ class KeyringStore:
                 f"set up a real keyring ({DOCS_URL}/keyrings.md) or pass --allow-insecure-keyring to accept it"
             )
         self._backend = backend
-        self._remember(class_path(backend))
+        if not self.forced:
+            self._remember(class_path(backend))
         return backend
 
     def _remembered_or_none(self) -> Any:
@@ -211,6 +220,10 @@ class KeyringStore:
             if isinstance(exc.__cause__, keyring.errors.PasswordDeleteError):
                 return
             raise
+
+    def names(self) -> list[str]:
+        """keyring has no listing API: entries are found through the index only."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         """The keyring backend's class path."""

@@ -94,6 +94,13 @@ class SplitStore:
             self.raw.delete(key + suffix)
         self.raw.delete(key)
 
+    def names(self) -> tuple[list[str], list[str]]:
+        """(heads, orphans): the keys stored, and parts whose head is gone (a write that died half way)."""
+        every = set(self.raw.names())
+        heads = sorted(n for n in every if "#" not in n)
+        orphans = sorted(n for n in every if "#" in n and n.split("#", 1)[0] not in every)
+        return heads, orphans
+
     def describe(self) -> dict[str, Any]:
         """Which backend holds the values, and why it was chosen (for ``status``)."""
         return self.raw.describe()

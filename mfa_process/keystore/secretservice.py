@@ -277,3 +277,80 @@ def decide_for(env: Mapping[str, str], remembered: str | None) -> bool:
 def backend_is_secret_service(remembered: str | None = None) -> bool:
     """:func:`decide_for` this process's environment."""
     return decide_for(os.environ, remembered)
+
+
+def collection_unlocked(env: Mapping[str, str], *, timeout: float = TIMEOUT) -> bool:
+    """Whether the collection keyring would write to exists and is unlocked (asked on a miss, never on a hit)."""
+    global _bus  # noqa: PLW0603 - the connection read() keeps
+    address = env.get("DBUS_SESSION_BUS_ADDRESS")
+    if not address:
+        return False
+    try:
+        _user, _service, collection = _backend_settings(env)
+        if _bus is None or _bus.address != address:
+            close()
+            _bus = _Bus(address, timeout)
+        return bool(_bus.get_property(collection, "Collection", "Locked") == ("b", False))
+    except Exception:  # no bus, no service, no such collection: not usable
+        close()
+        return False
+
+
+class SecretServiceBackend:
+    """:class:`~mfa_process.keystore.Backend` on the Secret Service: reads over the project's D-Bus client,
+    writes and deletes through keyring's Secret Service backend (so both always agree)."""
+
+    def __init__(self, state: Any, env: Mapping[str, str]) -> None:
+        self.state = state
+        self.env = env
+        self._writer: Any = None
+        #: Why the last read could not take the fast path (None when it did).
+        self.slow_reason: str | None = None
+
+    @property
+    def writer(self) -> Any:
+        """keyring's Secret Service backend, loaded on first use."""
+        if self._writer is None:
+            from mfa_process.keystore.keyringlib import KeyringStore
+
+            self._writer = KeyringStore(self.state, self.env, forced=SECRET_SERVICE_BACKEND)
+        return self._writer
+
+    def get(self, name: str) -> str | None:
+        """Read over D-Bus; where that cannot answer with certainty, through keyring."""
+        from mfa_process.keystore import SERVICE
+
+        try:
+            value = read(SERVICE, name, env=self.env)
+        except FastReadUnavailable as exc:
+            self.slow_reason = str(exc)
+            return self.writer.get(name)  # type: ignore[no-any-return]
+        self.slow_reason = None
+        return value
+
+    def set(self, name: str, value: str, expires: float | None = None) -> None:
+        """Write through keyring (the Secret Service keeps no expiry)."""
+        self.writer.set(name, value)
+
+    def delete(self, name: str) -> None:
+        """Delete through keyring; an absent item is not an error."""
+        self.writer.delete(name)
+
+    def names(self) -> list[str]:
+        """Names of every item with this tool's service attribute in keyring's collection."""
+        import secretstorage
+
+        from mfa_process.keystore import SERVICE
+
+        username_attr, service_attr, path = _backend_settings(self.env)
+        connection = secretstorage.dbus_init()
+        try:
+            collection = secretstorage.Collection(connection, path)
+            items = collection.search_items({service_attr: SERVICE})
+            return [str(item.get_attributes().get(username_attr, "")) for item in items]
+        finally:
+            connection.close()
+
+    def describe(self) -> dict[str, Any]:
+        """The backend class and whether reads take the fast path."""
+        return {"backend": SECRET_SERVICE_BACKEND, "fast_path": self.slow_reason or "active"}

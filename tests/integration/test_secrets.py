@@ -138,7 +138,8 @@ def test_keyring_errors_holding_the_secret_are_not_shown(mfa, backend):
 
 
 def test_state_files_are_private_whatever_the_umask(mfa):
-    session = mfa.spawn("login", "--profile", "source", umask=0)
+    # --cache keyring: the keyring library's choice is what writes the remembered-backend file
+    session = mfa.spawn("login", "--profile", "source", "--cache", "keyring", umask=0)
     session.answer()
     assert session.finish().code == 0
     state = mfa.state

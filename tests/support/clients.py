@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,8 +140,12 @@ def run_detached(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = COMMAND_TIMEOUT,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run with no controlling terminal at all (as from an IDE or cron): the helper cannot prompt."""
+    """Run with no controlling terminal at all (as from an IDE or cron): the helper cannot prompt.
+
+    *preexec_fn* runs in the child before the program (e.g. :func:`tests.support.seccomp.deny_key_syscalls`).
+    """
     return subprocess.run(
         list(argv),
         env={**home.env, **(env or {})},
@@ -151,6 +155,7 @@ def run_detached(
         text=True,
         timeout=timeout,
         start_new_session=True,
+        preexec_fn=preexec_fn,
         check=False,
     )
 

@@ -31,6 +31,10 @@ class MemoryBackend:
         self.items.pop(name, None)
         self.expiry.pop(name, None)
 
+    def names(self) -> list[str]:
+        """Every item name."""
+        return list(self.items)
+
     def describe(self) -> dict[str, Any]:
         """A name for ``status``."""
         return {"backend": "memory"}
