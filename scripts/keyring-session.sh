@@ -41,9 +41,9 @@ unset MFA_PROCESS_KEYRING_BUS_CONF
 keyring_dir="$(mktemp -d "${TMPDIR:-/tmp}/keyring-session.XXXXXX")"
 cleanup() {
     touch "$keyring_dir/stop"
-    if [[ -n "${supervisor_pid:-}" ]]; then
-        pkill -TERM -P "$supervisor_pid" 2>/dev/null || true
-        wait "$supervisor_pid" 2>/dev/null || true
+    if [[ -n "${watcher_pid:-}" ]]; then
+        pkill -TERM -P "$watcher_pid" 2>/dev/null || true
+        wait "$watcher_pid" 2>/dev/null || true
     fi
     rm -rf "$keyring_dir"
 }
@@ -53,24 +53,22 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 mkdir -m 700 "$keyring_dir/data" "$keyring_dir/run"
 
-# The daemon runs in the foreground under a small supervisor: should it ever exit, it is started again
-# on the same files with the same password (which unlocks "login" again), and its exit status is logged
-# to stderr. Without this, D-Bus would activate a stock daemon that has no unlocked "login" keyring.
-supervise() {
-    while :; do
-        status=0
-        printf '%s' "${KEYRING_PASSWORD:-test}" |
-            XDG_DATA_HOME="$keyring_dir/data" XDG_RUNTIME_DIR="$keyring_dir/run" \
-                gnome-keyring-daemon --foreground --unlock --components=secrets >"$keyring_dir/daemon.out" 2>&1 ||
-            status=$?
-        [[ -e "$keyring_dir/stop" ]] && return 0
-        echo "$0: gnome-keyring-daemon exited with status $status; restarting it" >&2
-        tail -n 5 "$keyring_dir/daemon.out" >&2 || true
-        sleep 0.2
-    done
+# The daemon runs in the foreground under a watcher that is never a supervisor: a daemon that dies
+# during the run is not started again (on a desktop its death would take the user's unlocked keyring
+# with it, so a test must see it). The watcher records the death; the run then fails, below.
+watch() {
+    status=0
+    printf '%s' "${KEYRING_PASSWORD:-test}" |
+        XDG_DATA_HOME="$keyring_dir/data" XDG_RUNTIME_DIR="$keyring_dir/run" \
+            gnome-keyring-daemon --foreground --unlock --components=secrets >"$keyring_dir/daemon.out" 2>&1 ||
+        status=$?
+    [[ -e "$keyring_dir/stop" ]] && return 0
+    echo "$status" >"$keyring_dir/died"
+    echo "$0: gnome-keyring-daemon exited with status $status during the run; it is not restarted" >&2
+    tail -n 5 "$keyring_dir/daemon.out" >&2 || true
 }
-supervise &
-supervisor_pid=$!
+watch &
+watcher_pid=$!
 
 # Wait until it owns the Secret Service name.
 bus_call() {
@@ -112,4 +110,10 @@ fi
 # Not exec: the trap must remove the keyring once the command is done.
 status=0
 "$@" || status=$?
+if [[ -e "$keyring_dir/died" ]]; then
+    echo "$0: gnome-keyring-daemon deaths: 1 (exit status $(cat "$keyring_dir/died")); the run fails" >&2
+    ((status != 0)) || status=1
+else
+    echo "$0: gnome-keyring-daemon deaths: 0" >&2
+fi
 exit "$status"

@@ -88,6 +88,9 @@ class Chosen:
         else:
             try:
                 value = secretservice.read(SERVICE, name, env=self.env)
+            except secretservice.EntryUnreadable:  # the service works; keyring judges this one entry
+                self._pick("secret-service", "the Secret Service answers and is unlocked")
+                return False, None
             except secretservice.FastReadUnavailable as exc:
                 ss_problem = f"the Secret Service is not usable ({exc})"
             else:
@@ -108,15 +111,9 @@ class Chosen:
                     else "the entry is in the kernel keyring (written while the Secret Service was unusable)"
                 )
                 return True, found
-        if ss_problem is None:
-            if secretservice.collection_unlocked(self.env):
-                self._pick("secret-service", "the Secret Service answers and is unlocked")
-                return True, None
-            ss_problem = "the Secret Service's collection is locked"
-            if kernel_problem is None:
-                self.name, self.backend = "kernel", kernel
-                self.reason = f"{ss_problem}; the kernel keyring is usable"
-                return True, None
+        if ss_problem is None:  # it answered "no such item", which it does only when unlocked
+            self._pick("secret-service", "the Secret Service answers and is unlocked")
+            return True, None
         self._pick("keyring", f"{ss_problem}; {kernel_problem}")
         return False, None
 

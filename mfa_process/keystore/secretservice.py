@@ -67,6 +67,10 @@ class FastReadUnavailable(Exception):
     """The fast path cannot answer with certainty; ask ``keyring`` instead."""
 
 
+class EntryUnreadable(FastReadUnavailable):
+    """The Secret Service answered, but this one entry cannot be read fast (keyring decides what it is)."""
+
+
 class _Bus:
     """A session-bus connection and, once opened, its ``plain`` Secret Service session."""
 
@@ -141,7 +145,7 @@ def read(
         pass
     # keyring would raise too. Raised out here so that no exception or frame keeps the secret's bytes.
     del secret
-    raise FastReadUnavailable("the stored secret is not valid UTF-8")
+    raise EntryUnreadable("the stored secret is not valid UTF-8")
 
 
 def close() -> None:
@@ -156,17 +160,31 @@ def close() -> None:
 
 
 def _lookup(bus: _Bus, collection: str, query: dict[str, str], encrypted: bool) -> bytes | None:
-    """Return the secret bytes of the first item of ``collection`` matching ``query``, or None."""
-    if bus.get_property(collection, "Collection", "Locked") != ("b", False):
-        raise FastReadUnavailable(f"the collection {collection} is locked")
+    """Return the secret bytes of the first item of ``collection`` matching ``query``, or None.
+
+    A hit is ``SearchItems`` and ``GetSecret`` (plus ``OpenSession`` once per connection); no property is
+    read. A locked item makes ``GetSecret`` fail with ``IsLocked``, where keyring would ask to unlock; only
+    a miss asks whether the collection is locked (keyring would ask to unlock before searching, so "no
+    item" is certain only in an unlocked collection). gnome-keyring 42 aborted under load when a client
+    went away during a ``Properties.Get``; keeping that call off the hit keeps it off the busy path.
+    """
     (paths,) = bus.call(collection, "Collection", "SearchItems", "a{ss}", query)
     if not paths:
+        if bus.get_property(collection, "Collection", "Locked") != ("b", False):
+            raise FastReadUnavailable(f"the collection {collection} is locked")
         return None
-    if encrypted:
-        return _get_secret_dh(bus, paths[0])
-    if bus.plain_session is None:
-        _output, bus.plain_session = bus.call(_SERVICE_PATH, "Service", "OpenSession", "sv", "plain", ("s", ""))
-    ((_session, _parameters, value, _content_type),) = bus.call(paths[0], "Item", "GetSecret", "o", bus.plain_session)
+    try:
+        if encrypted:
+            return _get_secret_dh(bus, paths[0])
+        if bus.plain_session is None:
+            _output, bus.plain_session = bus.call(_SERVICE_PATH, "Service", "OpenSession", "sv", "plain", ("s", ""))
+        ((_session, _parameters, value, _content_type),) = bus.call(
+            paths[0], "Item", "GetSecret", "o", bus.plain_session
+        )
+    except Exception as exc:
+        if getattr(exc, "name", "") == _IFACE + "Error.IsLocked":
+            raise FastReadUnavailable(f"the item is locked in {collection}") from None
+        raise
     return bytes(value)
 
 
@@ -277,23 +295,6 @@ def decide_for(env: Mapping[str, str], remembered: str | None) -> bool:
 def backend_is_secret_service(remembered: str | None = None) -> bool:
     """:func:`decide_for` this process's environment."""
     return decide_for(os.environ, remembered)
-
-
-def collection_unlocked(env: Mapping[str, str], *, timeout: float = TIMEOUT) -> bool:
-    """Whether the collection keyring would write to exists and is unlocked (asked on a miss, never on a hit)."""
-    global _bus  # noqa: PLW0603 - the connection read() keeps
-    address = env.get("DBUS_SESSION_BUS_ADDRESS")
-    if not address:
-        return False
-    try:
-        _user, _service, collection = _backend_settings(env)
-        if _bus is None or _bus.address != address:
-            close()
-            _bus = _Bus(address, timeout)
-        return bool(_bus.get_property(collection, "Collection", "Locked") == ("b", False))
-    except Exception:  # no bus, no service, no such collection: not usable
-        close()
-        return False
 
 
 class SecretServiceBackend:

@@ -533,6 +533,9 @@ def assert_identical_credentials(results: list[Result], mfa: Helper) -> None:
 def test_fifty_processes_twenty_rounds(mfa, tmp_path, record_timing):
     """Rounds of 50 helpers at once: cold ones (nothing cached: one prompt, one GetSessionToken for all 50)
     and warm ones (no prompt possible, no STS call), with ``logout`` before each later cold round."""
+    from tests.support.gnome_keyring import daemon_pid
+
+    daemon_before = daemon_pid()
     cold_rounds = (0, 7, 14)
     warm_times: list[float] = []
     cold_times: list[float] = []
@@ -561,3 +564,6 @@ def test_fifty_processes_twenty_rounds(mfa, tmp_path, record_timing):
         f"20 rounds of {PROCESSES}: {len(cold_times)} cold (max {max(cold_times):.1f} s), "
         f"{len(warm_times)} warm (mean {sum(warm_times) / len(warm_times):.2f} s, max {max(warm_times):.2f} s)"
     )
+    daemon_after = daemon_pid()
+    record_timing(f"gnome-keyring-daemon pid before {daemon_before}, after {daemon_after}")
+    assert daemon_after == daemon_before, "the Secret Service daemon was replaced during the load"

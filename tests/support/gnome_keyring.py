@@ -52,3 +52,14 @@ class GnomeKeyring:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def daemon_pid() -> int:
+    """The process id of whatever owns the Secret Service name on the session bus."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus="SESSION") as conn:
+        reply = conn.send_and_get_reply(message_bus.GetConnectionUnixProcessID(BUS_NAME), timeout=10)
+    (pid,) = reply.body
+    return int(pid)
