@@ -15,12 +15,22 @@ branch in :mod:`~mfa_process.keystore.choose`.
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, Final, Protocol
 
 #: Service name (keyring) and description prefix of every item the tool writes.
 SERVICE: Final = "mfa-process"
+
+
+def config_path(env: Mapping[str, str]) -> str:
+    """Path of keyring's config file outside Windows (``keyring.util.platform_.config_root()``)."""
+    root = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(root, "python_keyring", "keyringrc.cfg")
+
 
 if TYPE_CHECKING:
 

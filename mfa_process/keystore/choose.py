@@ -33,7 +33,7 @@ def keyring_configured(env: Mapping[str, str]) -> str | None:
         return "KEYRING_PROPERTY_* variables are set"
     import os
 
-    from mfa_process.keystore.secretservice import config_path
+    from mfa_process.keystore import config_path
 
     if os.path.exists(config_path(env)):
         return f"keyring's configuration file {config_path(env)} exists"
@@ -80,12 +80,12 @@ class Chosen:
         if configured:
             self._pick("keyring", configured)
             return False, None
-        from mfa_process.keystore import SERVICE, secretservice
-
         ss_problem: str | None = None
         if not self.env.get("DBUS_SESSION_BUS_ADDRESS"):
             ss_problem = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
         else:
+            from mfa_process.keystore import SERVICE, secretservice
+
             try:
                 value = secretservice.read(SERVICE, name, env=self.env)
             except secretservice.EntryUnreadable:  # the service works; keyring judges this one entry

@@ -166,7 +166,7 @@ class KeyringStore:
         remembered = self.remembered_backend()
         if not remembered or self.env.get("PYTHON_KEYRING_BACKEND"):
             return None
-        from mfa_process.keystore.secretservice import config_path
+        from mfa_process.keystore import config_path
 
         if os.path.exists(config_path(self.env)):
             return None

@@ -34,6 +34,8 @@ import errno
 import os
 import sys
 
+from mfa_process.keystore import config_path
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -257,12 +259,6 @@ def decide(env: Mapping[str, str], config_text: str | None, remembered: str | No
         if config.has_option("backend", "default-keyring"):
             return config.get("backend", "default-keyring").strip() == SECRET_SERVICE_BACKEND
     return remembered == SECRET_SERVICE_BACKEND
-
-
-def config_path(env: Mapping[str, str]) -> str:
-    """Path of keyring's config file outside Windows (``keyring.util.platform_.config_root()``)."""
-    root = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(root, "python_keyring", "keyringrc.cfg")
 
 
 def decide_for(env: Mapping[str, str], remembered: str | None) -> bool:

@@ -47,8 +47,20 @@ ALLOWED = {
         "_socket",
         "errno",
         "mfa_process.dbus",
-        "mfa_process.keystore.keyringlib",
         "mfa_process.keystore.secretservice",
+    },
+    # The kernel keyring, without a session bus: ``ctypes`` for the two system calls, ``binascii`` for
+    # the namespace checksum.
+    "kernel": CORE
+    | {
+        "__future__",
+        "_ctypes",
+        "_struct",
+        "binascii",
+        "ctypes",
+        "ctypes._endian",
+        "struct",
+        "mfa_process.keystore.kernel",
     },
 }
 
@@ -87,12 +99,30 @@ def test_a_secret_service_hit_imports_exactly_its_allow_list(tmp_path):
     assert result.imported == result.expect(ALLOWED["secret-service"])
 
 
+def test_a_kernel_keyring_hit_imports_exactly_its_allow_list(tmp_path):
+    from mfa_process.paths import state_dir
+    from tests.support.kernelkeys import purge
+
+    home = hot_home(tmp_path / "home")
+    del home.env["DBUS_SESSION_BUS_ADDRESS"]  # headless: --cache auto takes the kernel keyring
+    try:
+        stored = seed(home)
+        result = hit(home, tmp_path / "modules")
+    finally:
+        purge(state_dir(home.env))
+    assert result.doc["AccessKeyId"] == stored["access_key_id"]
+    assert sorted(m for m in result.imported if m.split(".")[0] in FORBIDDEN) == []
+    assert result.imported == result.expect(ALLOWED["kernel"])
+
+
 def test_a_hit_that_falls_back_to_keyring_is_caught(tmp_path):
-    """The guard guarded: with the fast read broken (made to decline, as a bug in it would), the hit still
-    serves the cached session through ``keyring``, silently, and the allow-list is what notices."""
+    """The guard guarded: with the fast read broken (made to decline, as a bug in it would), a
+    ``--cache secret-service`` hit still serves the cached session through ``keyring``, silently, and the
+    allow-list is what notices. (With ``--cache auto`` a declining Secret Service is passed over for the
+    kernel keyring, and the hit becomes a miss.)"""
     home = hot_home(tmp_path / "home")
     stored = seed(home)
-    result = hit(home, tmp_path / "modules", break_fast_read=True)
+    result = hit(home, tmp_path / "modules", "--cache", "secret-service", break_fast_read=True)
     assert result.doc["AccessKeyId"] == stored["access_key_id"]
     assert "keyring" in result.imported
     assert result.imported != result.expect(ALLOWED["secret-service"])

@@ -62,7 +62,7 @@ def hot_home(root: Path, **kwargs: object) -> AwsHome:
 
 
 def seed(home: AwsHome) -> dict[str, object]:
-    """Cache a session for profile ``hot``; the credentials stored."""
+    """Cache a session for profile ``hot`` in the backend ``--cache auto`` picks for *home*; the credentials stored."""
     result = home.run([sys.executable, "-c", SEED, PROFILE, SERIAL])
     assert result.returncode == 0, result.stderr
     doc: dict[str, object] = json.loads(result.stdout)
@@ -82,10 +82,10 @@ class Hit:
         return allowed - self.startup
 
 
-def hit(home: AwsHome, report: Path, *, break_fast_read: bool = False) -> Hit:
-    """Run ``mfa-process --profile hot`` (optionally with the Secret Service fast read made to decline)."""
+def hit(home: AwsHome, report: Path, *extra: str, break_fast_read: bool = False) -> Hit:
+    """Run ``mfa-process --profile hot [EXTRA...]`` (optionally with the Secret Service fast read made to decline)."""
     mode = "break-fast-read" if break_fast_read else "as-is"
-    result = home.run([sys.executable, "-c", HIT, str(report), mode, "--profile", PROFILE])
+    result = home.run([sys.executable, "-c", HIT, str(report), mode, "--profile", PROFILE, *extra])
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     code, startup, imported = eval(report.read_text(encoding="utf-8"))  # noqa: S307 - our own repr
