@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 
+from mfa_process import DOCS_URL
 from mfa_process.errors import KeyringError, KeyringUnavailable
 from mfa_process.keystore import SERVICE
 
@@ -265,5 +266,5 @@ def refused_message(exc: OSError) -> str:
     """The line for a kernel that refuses key management (a container's seccomp profile, usually)."""
     return (
         f"the kernel keyring is not available here ({exc.strerror}; a container's seccomp profile blocks "
-        "add_key/keyctl by default); use --cache secret-service or --cache keyring (see docs/keyrings.md)"
+        f"add_key/keyctl by default); use --cache secret-service or --cache keyring (see {DOCS_URL}/keyrings.md)"
     )
