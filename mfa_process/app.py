@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from mfa_process.config import AwsFiles, Settings, resolve_settings
-from mfa_process.errors import ConfigError, NoTerminalError
+from mfa_process.errors import BackgroundJobError, ClientGone, ConfigError, NoTerminalError
 from mfa_process.options import SESSION_OPTIONS
 from mfa_process.paths import state_path
 from mfa_process.redact import register
-from mfa_process.refresh import Context
+from mfa_process.refresh import Context, client_gone
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,9 +48,17 @@ def make_asker(settings: Settings, command: str | None = None) -> object:
         from mfa_process.prompt import get_driver
         from mfa_process.prompt.code import ask_code
 
+        login = f"`mfa-process login --profile {settings.profile}`"
         try:
             driver = get_driver(settings.prompt, token_command=settings.token_command)
             return ask_code(driver, message)
+        except ClientGone:
+            raise client_gone(settings.profile) from None
+        except BackgroundJobError as exc:
+            raise BackgroundJobError(
+                f"cannot ask for the MFA code of profile '{settings.profile}' from a background job ({exc}); "
+                f"run {login} first, or run the command in the foreground"
+            ) from None
         except NoTerminalError as exc:
             if settings.prompt == "dialog":
                 raise NoTerminalError(
@@ -137,4 +145,22 @@ def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str], *,
         ask=make_asker(settings, command),  # type: ignore[arg-type]
         notify=notify,
         sts_factory=sts_factory,
+        terminal=lambda: prompt_terminal(settings),
+        abandoned=client_gone_away,
     )
+
+
+def client_gone_away() -> bool:
+    """Whether the program that started this run stopped waiting for it (see :mod:`mfa_process.parent`)."""
+    from mfa_process.parent import gone
+
+    return gone()
+
+
+def prompt_terminal(settings: Settings) -> int | None:
+    """The terminal this run's prompt would use, if it asks on one (neither a token command nor a dialog)."""
+    if settings.prompt not in ("auto", "terminal") or (settings.prompt == "auto" and settings.token_command):
+        return None
+    from mfa_process.prompt.terminal import session_terminal
+
+    return session_terminal()

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
 PROG: Final = "mfa-process"
+#: The parent at start, for :mod:`mfa_process.parent` to tell later whether it stopped waiting.
+PARENT_AT_START: Final = os.getppid()
 
 #: Each command and the module under mfa_process.commands that implements it.
 COMMANDS: Final = {
@@ -50,9 +52,23 @@ def split_command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def _stderr(message: str) -> None:
+    import contextlib
+
     from mfa_process.voice import error
 
-    error(message)
+    with contextlib.suppress(OSError, ValueError):  # stderr closed, or a pipe whose reader is gone
+        error(message)
+
+
+def _tell_terminal(exc: MfaProcessError) -> None:
+    """Show the failure on the terminal too where stderr may not reach the user (once per failure)."""
+    if exc.repeated:  # the remembered answer to a retry: the terminal was told already
+        return
+    from mfa_process.errors import ClientGone
+    from mfa_process.prompt.terminal import after_failure
+    from mfa_process.voice import line
+
+    after_failure(line(str(exc)), client_gone=isinstance(exc, ClientGone))
 
 
 def _clock_is_broken() -> bool:
@@ -99,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(sys.argv[1:] if argv is None else argv)
     except MfaProcessError as exc:
         _stderr(str(exc))
+        _tell_terminal(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         _stderr("cancelled")

@@ -18,6 +18,8 @@ class MfaProcessError(Exception):
 
     #: Process exit code the CLI uses for this kind of failure.
     exit_code: ClassVar[int] = 1
+    #: Set on a failure repeated from memory (a client's retry): the terminal was told the first time.
+    repeated: bool = False
 
 
 class UsageError(MfaProcessError, ValueError):
@@ -60,6 +62,14 @@ class PromptCancelled(PromptError):
 
 class InvalidCodeError(PromptError):
     """The user gave no valid code within the allowed number of tries."""
+
+
+class BackgroundJobError(PromptError):
+    """The terminal belongs to another job (or to a shell editing its command line): asking would stop us."""
+
+
+class ClientGone(PromptError):
+    """The program that started this one stopped waiting (it exited or was killed) during the prompt or wait."""
 
 
 class KeyringError(MfaProcessError):

@@ -64,6 +64,7 @@ class Service:
         #: The error every request gets while the server may not ask for a code; None when it may.
         self._lapsed: PromptError | None = None
         self._last_logged: str | None = None
+        ctx.remember_refusals = False  # the lapsed state below is this server's memory of a failed prompt
         asker = ctx.ask
 
         def ask(message: str) -> str:

@@ -156,3 +156,22 @@ def write_private(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_records(path: Path) -> dict[str, dict[str, object]]:
+    """A JSON object of objects from state file *path* (:func:`read_state`); missing or corrupt reads as empty."""
+    import json
+
+    try:
+        doc = json.loads(read_state(path) or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
+
+
+def write_records(path: Path, records: dict[str, dict[str, object]]) -> None:
+    """Write *records* as JSON to *path* (0600, atomic), creating its private directory."""
+    import json
+
+    private_dir(path.parent)
+    write_private(path, json.dumps(records) + "\n")

@@ -19,11 +19,16 @@ from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
 from mfa_process.credentials import Credentials
 from mfa_process.errors import (
+    BackgroundJobError,
+    ClientGone,
     InvalidCodeError,
     KeyringError,
     KeyringUnavailable,
     LockError,
     MfaCodeRejected,
+    MfaProcessError,
+    NoTerminalError,
+    PromptCancelled,
     PromptError,
 )
 from mfa_process.redact import register
@@ -31,6 +36,8 @@ from mfa_process.redact import register
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
     from datetime import datetime
     from pathlib import Path
     from typing import Callable, Final, Protocol
@@ -41,6 +48,11 @@ if TYPE_CHECKING:
 CODE_TRIES: Final = 3
 #: The time step of the TOTP codes AWS accepts.
 TOTP_STEP: Final = 30
+#: Failures a retry within a few seconds repeats at once instead of asking again (see :mod:`refusals`).
+REMEMBERED: Final = {
+    kind.__name__: kind
+    for kind in (PromptCancelled, NoTerminalError, BackgroundJobError, InvalidCodeError, MfaCodeRejected)
+}
 #: AssumeRole's smallest DurationSeconds.
 MIN_ROLE_SECONDS: Final = 900
 #: Role credentials are capped at the session's expiry, so the session must outlive the refresh margin by
@@ -79,6 +91,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _no_terminal() -> int | None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
 class Context:
     """What one run works with; every effect is injected so the flow is testable without mocks of mocks."""
 
@@ -94,6 +114,8 @@ class Context:
         now: Callable[[], float] = time.time,
         lock_wait: float = lock.DEFAULT_WAIT,
         sleep: Callable[[float], None] = time.sleep,
+        terminal: Callable[[], int | None] = _no_terminal,
+        abandoned: Callable[[], bool] = _never,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -104,6 +126,11 @@ class Context:
         self.now = now
         self.lock_wait = lock_wait
         self.sleep = sleep
+        #: The terminal a prompt of this run would use (recorded with the lock), and whether the caller left.
+        self.terminal = terminal
+        self.abandoned = abandoned
+        #: Whether a failed prompt is remembered for a client's retries (a server keeps its own state).
+        self.remember_refusals = True
         self._sts: StsLike | None = None
         #: Set once a cache read failed, so the user is told once per run.
         self.read_failed = False
@@ -151,6 +178,31 @@ def describe(settings: Settings) -> str:
     return f"profile {settings.profile}, device {settings.mfa_serial}"
 
 
+def client_gone(profile: str) -> ClientGone:
+    """The error for a client that stopped waiting, with what to do."""
+    return ClientGone(
+        f"the program that asked for the credentials of profile '{profile}' stopped waiting for the MFA code; "
+        f"run `mfa-process login --profile {profile}`, then run that program again"
+    )
+
+
+def locked(ctx: Context, key: str, on_wait: Callable[[], None]) -> AbstractContextManager[None]:
+    """Hold *key*'s lock: silent while the holder asks on this terminal, stopping when the client leaves."""
+    from contextlib import contextmanager
+
+    return contextmanager(_locked)(ctx, key, on_wait)
+
+
+def _locked(ctx: Context, key: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    try:
+        with lock.held(
+            ctx.state, key, on_wait=on_wait, timeout=ctx.lock_wait, terminal=ctx.terminal, abandoned=ctx.abandoned
+        ):
+            yield
+    except ClientGone:
+        raise client_gone(ctx.settings.profile) from None
+
+
 def credentials(ctx: Context) -> Credentials:
     """The credentials this run hands out: the role's when a role is configured, else the MFA session's."""
     if ctx.settings.role is not None:
@@ -173,16 +225,42 @@ def session_credentials(ctx: Context, *, min_left: float = 0.0, force: bool = Fa
     def waiting() -> None:
         ctx.notify(f"waiting for another mfa-process asking for the MFA code ({describe(s)})")
 
-    with lock.held(ctx.state, key, on_wait=waiting, timeout=ctx.lock_wait):
+    with locked(ctx, key, waiting):
         cached = None if force else load(ctx, key)
         if cache.is_fresh(cached, ctx.now(), margin):
             return cached  # type: ignore[return-value]
-        creds = new_session(ctx)
+        creds = new_session(ctx, force=force)
         save(ctx, key, creds)
         return creds
 
 
-def new_session(ctx: Context) -> Credentials:
+def new_session(ctx: Context, *, force: bool = False) -> Credentials:
+    """A new session, unless asking failed a moment ago (then the same failure at once; *force* asks anyway)."""
+    from mfa_process import refusals
+
+    s = ctx.settings
+    device = refusals.device_key(s.profile, s.mfa_serial)
+    if not ctx.remember_refusals:
+        return exchange_code(ctx)
+    if force:
+        refusals.forget(ctx.state, device)
+    else:
+        recalled = refusals.recall(ctx.state, device, ctx.now())
+        if recalled is not None and recalled[0] in REMEMBERED:
+            error: MfaProcessError = REMEMBERED[recalled[0]](recalled[1])
+            error.repeated = True
+            raise error
+    try:
+        return exchange_code(ctx)
+    except tuple(REMEMBERED.values()) as exc:
+        try:  # noqa: SIM105 - contextlib stays off the cache-hit path's imports
+            refusals.remember(ctx.state, device, type(exc).__name__, str(exc), ctx.now())
+        except (LockError, OSError):  # only an aid against prompt storms
+            pass
+        raise
+
+
+def exchange_code(ctx: Context) -> Credentials:
     """Ask for a code and exchange it for a session; AWS may reject up to :data:`CODE_TRIES` codes."""
     import contextlib
 
@@ -262,7 +340,7 @@ def role_credentials(ctx: Context) -> Credentials:
     def waiting() -> None:
         ctx.notify(f"waiting for another mfa-process assuming {role.role_arn} ({describe(s)})")
 
-    with lock.held(ctx.state, key, on_wait=waiting, timeout=ctx.lock_wait):
+    with locked(ctx, key, waiting):
         cached = load(ctx, key)
         if cache.is_fresh(cached, ctx.now(), s.refresh_margin):
             return cached  # type: ignore[return-value]

@@ -8,7 +8,6 @@ before calling STS. Only a salted hash is kept, never the code, and a used code 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from pathlib import Path
 from typing import Final
@@ -51,18 +50,13 @@ def remember(records: dict[str, dict[str, object]], serial: str, code: str, now:
 
 def load(state: Path) -> dict[str, dict[str, object]]:
     """The records; missing or corrupt reads as empty."""
-    from mfa_process.paths import read_state
+    from mfa_process.paths import read_records
 
-    try:
-        doc = json.loads(read_state(state / FILE_NAME) or "{}")
-    except ValueError:
-        return {}
-    return {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
+    return read_records(state / FILE_NAME)
 
 
 def save(state: Path, records: dict[str, dict[str, object]]) -> None:
     """Write the records (0600, atomic)."""
-    from mfa_process.paths import private_dir, write_private
+    from mfa_process.paths import write_records
 
-    private_dir(state)
-    write_private(state / FILE_NAME, json.dumps(records) + "\n")
+    write_records(state / FILE_NAME, records)

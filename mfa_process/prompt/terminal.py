@@ -9,6 +9,16 @@ tested anywhere.
 The answer is echoed: a TOTP code is short-lived, and users want to see their typos. One line is read,
 at most :data:`MAX_LINE_BYTES` of it kept. While reading, a POSIX terminal is put in canonical mode with
 echo and signals (in case a parent left it raw) and restored afterwards, also on Ctrl-C.
+
+Background jobs (``aws ... &`` in an interactive shell with job control): reading the terminal from a
+background process group would stop the process (SIGTTIN). When the shell itself holds the terminal and
+is not editing a command line (it waits, as in ``... & wait``: canonical mode with echo), the prompt takes
+the terminal's foreground for itself (SIGTTOU blocked) and hands it back to the shell's group on every way
+out. Otherwise (the shell is reading a command line in raw mode, or another job is in the foreground)
+taking it would make the shell's own read fail, so :class:`BackgroundJobError` is raised at once.
+
+While waiting for the answer the parent is polled (:mod:`mfa_process.parent`): when the client that asked
+stopped waiting, the prompt ends at once (:class:`ClientGone`), terminal restored.
 """
 
 from __future__ import annotations
@@ -16,13 +26,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Final, Protocol
 
-from mfa_process.errors import NoTerminalError, PromptCancelled
+from mfa_process.errors import BackgroundJobError, ClientGone, NoTerminalError, PromptCancelled
 
 #: Bytes of an answer line kept; the rest of a longer line is read and discarded.
 MAX_LINE_BYTES: Final = 256
+#: Seconds between two looks at the parent while waiting for an answer.
+POLL_SECONDS: Final = 0.25
+
+#: Whether this run showed a prompt on the terminal, and whether that prompt's line got its outcome.
+_prompt_line = {"shown": False, "finished": False}
 
 #: Opens a Windows console device; ``open`` in production.
 Opener = Callable[..., IO[str]]
@@ -34,8 +49,14 @@ class Console(Protocol):
     def write(self, text: str) -> None:
         """Write ``text`` now (unbuffered)."""
 
-    def readline(self) -> str:
-        """Read one line, ending in ``"\\n"`` unless input ended first; ``""`` at end of input."""
+    def readline(self, abandoned: Callable[[], bool] | None = None) -> str:
+        """Read one line, ending in ``"\\n"`` unless input ended first; ``""`` at end of input.
+
+        :class:`ClientGone` as soon as *abandoned* says so (where the console can poll).
+        """
+
+    def take_foreground(self) -> Callable[[], None]:
+        """Make the terminal readable by this process (see the module docstring); return how to undo it."""
 
     def close(self) -> None:
         """Close the terminal; never raises."""
@@ -57,20 +78,38 @@ def terminal_available(platform: str | None = None, *, opener: Opener = open) ->
     return True
 
 
-def prompt(message: str, *, platform: str | None = None, opener: Opener = open) -> str:
-    """Show ``message`` on the terminal and return the line typed (without its newline)."""
+def prompt(
+    message: str,
+    *,
+    platform: str | None = None,
+    opener: Opener = open,
+    abandoned: Callable[[], bool] | None = None,
+) -> str:
+    """Show ``message`` on the terminal and return the line typed (without its newline).
+
+    *abandoned* (default: :func:`mfa_process.parent.gone`) is polled while waiting for the answer.
+    """
     from mfa_process.voice import clean
 
+    if abandoned is None:
+        from mfa_process.parent import gone as abandoned
     console = open_console(platform, opener=opener)
     try:
+        give_back = console.take_foreground()
         try:
             console.write(clean(message, lines=True))
-            line = console.readline()
+            _prompt_line.update(shown=True, finished=False)
+            line = console.readline(abandoned)
         except KeyboardInterrupt:
-            _end_line(console)
+            _end_line(console, " cancelled")  # after the echoed ^C
             raise PromptCancelled("MFA code prompt cancelled (Ctrl-C)") from None
-        if not line:
+        except ClientGone:
             _end_line(console)
+            raise
+        finally:
+            give_back()
+        if not line:
+            _end_line(console, "cancelled")
             raise PromptCancelled("MFA code prompt cancelled (end of input)")
         return line.rstrip("\r\n")
     finally:
@@ -97,10 +136,66 @@ def notify(message: str, *, platform: str | None = None, opener: Opener = open) 
     return True
 
 
-def _end_line(console: Console) -> None:
-    """Move past the ``^C``/``^D`` the user typed, so the next output starts on a fresh line."""
+def _end_line(console: Console, outcome: str = "") -> None:
+    """End the prompt's line (after the ``^C``/``^D`` the user typed) with *outcome*, if any."""
     with contextlib.suppress(OSError):
-        console.write("\n")
+        console.write(f"{outcome}\n")
+    _prompt_line["finished"] = bool(outcome)
+
+
+def session_terminal() -> int | None:
+    """An id of this process's controlling terminal (its session's id), or ``None`` without one.
+
+    Two processes with a controlling terminal share it exactly when they are in the same session.
+    """
+    if sys.platform == "win32":
+        return None
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return None
+    return os.getsid(0)
+
+
+def after_failure(message: str, *, client_gone: bool = False, stderr_fd: int = 2) -> None:
+    """Show a failure on the terminal too when stderr may not reach the user; never a second time there.
+
+    Nothing when stderr is this terminal. Otherwise: the whole line when stderr goes nowhere (closed,
+    ``/dev/null``) or the client stopped waiting; after a prompt this run showed, whose line has no
+    outcome yet, its short form (up to the first ``;``), since the client may swallow stderr.
+    """
+    if _is_this_terminal(stderr_fd):
+        return
+    if client_gone or _goes_nowhere(stderr_fd):
+        notify(message)
+    elif _prompt_line["shown"] and not _prompt_line["finished"]:
+        notify(message.split("; ", 1)[0])
+
+
+def _is_this_terminal(fd: int) -> bool:
+    """Whether *fd* is this process's controlling terminal (``tcgetpgrp`` fails on any other file)."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        return os.isatty(fd)
+    try:
+        os.tcgetpgrp(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _goes_nowhere(fd: int) -> bool:
+    """Whether what is written to *fd* is lost: the descriptor is closed, or it is the null device."""
+    import stat
+
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return True
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(info.st_mode) and info.st_rdev == null.st_rdev
 
 
 class _PosixTty:
@@ -123,11 +218,36 @@ class _PosixTty:
         while data:
             data = data[os.write(self._fd, data) :]
 
-    def readline(self) -> str:
+    def take_foreground(self) -> Callable[[], None]:
+        try:
+            foreground = os.tcgetpgrp(self._fd)
+        except OSError:
+            return _nothing
+        own = os.getpgrp()
+        if foreground == own:
+            return _nothing
+        if foreground != os.getsid(0):
+            raise BackgroundJobError("another job is in the terminal's foreground")
+        if not _shell_waits(self._fd):
+            raise BackgroundJobError("the shell is reading a command line")
+        with _sigttou_blocked():
+            try:
+                os.tcsetpgrp(self._fd, own)
+            except OSError as exc:
+                raise BackgroundJobError(f"cannot take the terminal ({exc.strerror})") from None
+
+        def give_back() -> None:
+            with _sigttou_blocked(), contextlib.suppress(OSError):
+                os.tcsetpgrp(self._fd, foreground)
+
+        return give_back
+
+    def readline(self, abandoned: Callable[[], bool] | None = None) -> str:
         restore = _line_mode(self._fd)
         try:
             kept, ended = bytearray(), False
             while not ended:
+                self._wait_readable(abandoned)
                 chunk = os.read(self._fd, MAX_LINE_BYTES)
                 if not chunk:
                     break
@@ -139,9 +259,46 @@ class _PosixTty:
             restore()
         return kept.decode("utf-8", "replace") + ("\n" if ended else "")
 
+    def _wait_readable(self, abandoned: Callable[[], bool] | None) -> None:
+        """Return once a read will not block; :class:`ClientGone` as soon as *abandoned* says so."""
+        if abandoned is None:
+            return
+        import select
+
+        while not select.select([self._fd], [], [], POLL_SECONDS)[0]:
+            if abandoned():
+                raise ClientGone  # the caller, who knows the profile, says what to do
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+def _nothing() -> None:
+    """Nothing to undo."""
+
+
+def _shell_waits(fd: int) -> bool:
+    """Whether the terminal is in canonical mode with echo: the shell is waiting, not editing a line."""
+    import termios
+
+    try:
+        lflag = termios.tcgetattr(fd)[3]
+    except termios.error:
+        return False
+    return bool(lflag & termios.ICANON and lflag & termios.ECHO)
+
+
+@contextlib.contextmanager
+def _sigttou_blocked() -> Iterator[None]:
+    """Block SIGTTOU, so a background process may change the terminal's foreground group."""
+    import signal
+
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _line_mode(fd: int) -> Callable[[], None]:
@@ -198,7 +355,10 @@ class _WindowsConsole:
         self._conout.write(text)
         self._conout.flush()
 
-    def readline(self) -> str:
+    def take_foreground(self) -> Callable[[], None]:
+        return _nothing
+
+    def readline(self, abandoned: Callable[[], bool] | None = None) -> str:
         line = self._conin.readline(MAX_LINE_BYTES)
         if not line or line.endswith("\n"):
             return line

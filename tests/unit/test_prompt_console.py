@@ -80,7 +80,7 @@ def test_windows_end_of_input_cancels() -> None:
     console = FakeConsole("")
     with pytest.raises(PromptCancelled, match="end of input"):
         terminal.prompt(MESSAGE, platform="win32", opener=console)
-    assert console.conout.getvalue() == MESSAGE + "\n"
+    assert console.conout.getvalue() == MESSAGE + "cancelled\n"  # the prompt's line ends with the outcome
 
 
 def test_windows_ctrl_c_cancels_and_closes() -> None:
@@ -89,7 +89,7 @@ def test_windows_ctrl_c_cancels_and_closes() -> None:
         terminal.prompt(MESSAGE, platform="win32", opener=console)
     assert caught.value.__suppress_context__
     assert (console.conin.closes, console.conout.closes) == (1, 1)
-    assert console.conout.getvalue() == MESSAGE + "\n"
+    assert console.conout.getvalue() == MESSAGE + " cancelled\n"
 
 
 def test_windows_available_and_notify() -> None:
