@@ -14,6 +14,7 @@ request, never a prompt loop.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import socketserver
 import threading
@@ -42,6 +43,12 @@ if TYPE_CHECKING:
 READ_TIMEOUT: Final = 5.0
 #: Connections the kernel queues while every thread is busy (100 clients at once must all get in).
 BACKLOG: Final = 256
+#: Signals that ``serve`` and ``exec --server`` handle: the server's threads leave them to the main thread.
+HANDLED_SIGNALS: Final = frozenset(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+    if hasattr(signal, name)
+)
 
 
 def lapse_reason(exc: MfaProcessError) -> str:
@@ -54,11 +61,11 @@ def lapse_reason(exc: MfaProcessError) -> str:
 
 
 class Service:
-    """Credentials for each request, through the refresh flow of *ctx*; *log* writes one line for the user."""
+    """Credentials for each request, through the refresh flow of *ctx*; *notify* tells the user one line."""
 
-    def __init__(self, ctx: Context, log: Callable[[str], None], *, wait: float = lock.DEFAULT_WAIT) -> None:
+    def __init__(self, ctx: Context, notify: Callable[[str], None], *, wait: float = lock.DEFAULT_WAIT) -> None:
         self.ctx = ctx
-        self.log = log
+        self.notify = notify
         self.wait = wait
         self._turn = threading.Lock()
         #: The error every request gets while the server may not ask for a code; None when it may.
@@ -84,7 +91,7 @@ class Service:
             except MfaProcessError as exc:
                 return self._failed(exc)
             if self._last_logged is not None:
-                self.log("mfa-process: serving credentials again")
+                self.notify("serving credentials again")
             self._lapsed = self._last_logged = None
             return credentials_reply(creds)
         finally:
@@ -100,7 +107,7 @@ class Service:
             exc = self._lapsed
         message = redact(str(exc))
         if message != self._last_logged:  # one line per new condition, however often clients ask
-            self.log(f"mfa-process: cannot serve credentials: {message}")
+            self.notify(f"cannot serve credentials: {message}")
             self._last_logged = message
         return error_reply(exc, message)
 
@@ -167,7 +174,7 @@ class CredentialServer(socketserver.ThreadingTCPServer):
         try:
             return self.service.answer()
         except Exception as exc:  # a fault of ours: the client gets a 500, the user one line, the server goes on
-            self.service.log(f"mfa-process: unexpected error serving credentials ({type(exc).__name__})")
+            self.service.notify(f"unexpected error serving credentials ({type(exc).__name__})")
             return failure(500, "Internal Server Error", "InternalError", f"unexpected error ({type(exc).__name__})")
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -175,9 +182,19 @@ class CredentialServer(socketserver.ThreadingTCPServer):
 
     def start(self) -> threading.Thread:
         """Serve in a background thread."""
-        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)
+        thread = threading.Thread(target=self._serve, daemon=True)
         thread.start()
         return thread
+
+    def _serve(self) -> None:
+        """Serve with the stop and forwarded signals blocked in this thread and the request threads it starts.
+
+        A signal is delivered to any thread that does not block it, and Python runs handlers in the main
+        thread only: one landing here would leave the main thread asleep in ``wait()`` with the signal unseen.
+        """
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        self.serve_forever(poll_interval=0.5)
 
     def stop(self) -> None:
         """Stop accepting and close the listening socket (requests in flight end with the process)."""

@@ -73,7 +73,7 @@ def open_server(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Crede
         raise
     if not loopback:
         notify(
-            f"mfa-process: warning: serving on {bind}, which other hosts or containers can reach; "
+            f"warning: serving on {bind}, which other hosts or containers can reach; "
             "anyone there who has the token gets these credentials"
         )
     return server, settings
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     previous = stop_on_signals(stop)
     server.start()
     notify(
-        f"mfa-process: serving the credentials of profile {settings.profile} at "
+        f"serving the credentials of profile {settings.profile} at "
         f"{endpoint_url(server.address, server.port)}; Ctrl-C to stop"
     )
     try:
@@ -112,5 +112,5 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         server.stop()
         restore_signals(previous)
     sys.stderr.flush()
-    notify("mfa-process: server stopped")
+    notify("server stopped")
     return 0

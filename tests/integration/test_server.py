@@ -437,8 +437,9 @@ class SharedClock:
         self.offset = 0.0
         path.write_text("0")
 
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.offset)
+    def now(self) -> float:
+        """Epoch seconds, as the refresh context reads the time."""
+        return time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
@@ -480,7 +481,7 @@ def test_role_nearing_expiry_is_renewed_through_the_server_without_a_prompt(sts_
         # 48 minutes on: 12 minutes left on the role, inside botocore's 15-minute advisory window and the
         # server's refresh margin. The proxy dates the next role session on the same clock.
         clock.advance(48 * 60)
-        sts_proxy.expiration = clock.now() + dt.timedelta(hours=1)
+        sts_proxy.expiration = dt.datetime.fromtimestamp(clock.now() + 3600, dt.timezone.utc)
         renewed = -1
         deadline = time.monotonic() + 60
         while renewed < 3:

@@ -204,7 +204,7 @@ def test_lapsed_session_answers_at_once_with_one_log_line_and_never_asks_again(t
     assert len(messages) == 1
     [message] = messages
     assert "has lapsed" in message and "run `mfa-process login --profile me`" in message
-    assert len(h.log) == 1 and message.removeprefix("mfa-process: ") in h.log[0]
+    assert h.log == [f"cannot serve credentials: {message.removeprefix('mfa-process: ')}"]
 
     # `mfa-process login` elsewhere fills the cache: the next request is served, and the server says so.
     h.failure = None
@@ -218,7 +218,7 @@ def test_lapsed_session_answers_at_once_with_one_log_line_and_never_asks_again(t
     fresh = session_credentials(other.ctx, force=True)
     status, doc = status_of(service.answer())
     assert (status, doc["AccessKeyId"]) == (200, fresh.access_key_id)
-    assert h.log[1:] == ["mfa-process: serving credentials again"]
+    assert h.log[1:] == ["serving credentials again"]
     assert len(h.asked) == 2
 
     # The next lapse may ask again (the server is no longer in the lapsed state).
@@ -248,7 +248,7 @@ def test_other_failures_are_logged_once_per_new_message_and_retried_on_the_next_
     service = Service(h.ctx, h.log.append)
     assert [service.answer().status for _ in range(3)] == [502, 502, 502]
     assert len(calls) == 3  # not lapsed: each request tries again, once
-    assert h.log == ["mfa-process: cannot serve credentials: cannot reach STS"]
+    assert h.log == ["cannot serve credentials: cannot reach STS"]
 
 
 def test_concurrent_requests_cost_one_prompt(tmp_path):
