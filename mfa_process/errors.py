@@ -96,6 +96,10 @@ class StsUnreachable(StsError):
     """The STS endpoint could not be reached or did not answer in time."""
 
 
+class ClockError(MfaProcessError):
+    """This machine's clock is too far from AWS's (or from any time Python can represent) to go on."""
+
+
 class StateError(MfaProcessError, PermissionError):
     """The state directory or a file in it cannot be trusted or used (another user's, a symlink, open to others)."""
 

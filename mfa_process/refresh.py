@@ -17,10 +17,11 @@ import time
 
 from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
-from mfa_process.credentials import Credentials
+from mfa_process.credentials import Credentials, format_expiration
 from mfa_process.errors import (
     BackgroundJobError,
     ClientGone,
+    ClockError,
     InvalidCodeError,
     KeyringError,
     KeyringUnavailable,
@@ -134,6 +135,10 @@ class Context:
         self._sts: StsLike | None = None
         #: Set once a cache read failed, so the user is told once per run.
         self.read_failed = False
+        #: Set once a clock skew was named, so the user is told once per run.
+        self.clock_told = False
+        #: Keys whose new credentials could not be stored (``login`` must not claim they were cached).
+        self.uncached: list[str] = []
 
     @property
     def state(self) -> Path:
@@ -168,9 +173,55 @@ def save(ctx: Context, key: str, creds: Credentials, notice: str | None = None) 
     try:
         cache.save(ctx.store, ctx.state, key, creds, notice)
     except KeyringError as exc:
+        ctx.uncached.append(key)
         ctx.notify(f"could not cache the credentials ({exc}); you will be asked again next time")
     except (LockError, OSError) as exc:
         ctx.notify(f"could not update the cache index ({exc}); `status` may miss this entry")
+
+
+#: AWS refuses requests signed further than this from its own clock; a larger skew is named in a notice.
+CLOCK_SKEW_LIMIT: Final = 300
+
+
+def format_skew(seconds: float) -> str:
+    """A clock difference for people: ``45 s``, ``7 min``, ``3 h``, ``7305 days``."""
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def judge_clock(ctx: Context, creds: Credentials, what: str) -> None:
+    """After AWS issued *creds*: name a clock skew, and refuse credentials the local clock already sees expire.
+
+    Without this, a clock far ahead makes every fresh session look expired: a prompt on every call and
+    "expired" in every message, with nothing saying why.
+    """
+    skew = getattr(ctx.sts, "clock_skew", None)
+    left = creds.seconds_left(ctx.now())
+    if skew is not None and abs(skew) > CLOCK_SKEW_LIMIT:
+        side = "ahead of" if skew > 0 else "behind"
+        clock = f"this machine's clock is {format_skew(skew)} {side} AWS's (the Date of its answer)"
+        if left <= ctx.settings.refresh_margin:
+            raise ClockError(
+                f"the new {what} already looks expired because {clock}; set the clock right "
+                "(`timedatectl set-ntp true`, or `date`) and retry"
+            )
+        if not ctx.clock_told:
+            ctx.clock_told = True
+            ctx.notify(
+                f"{clock}: expiry times are off by as much, and AWS refuses requests signed 5 minutes off; "
+                "set the clock right (`timedatectl set-ntp true`)"
+            )
+    elif left <= 0:
+        raise ClockError(
+            f"the new {what} expires at {format_expiration(creds.expiration)}, which this machine's clock says is "
+            "past; check the clock (`date`) and retry"
+        )
 
 
 def describe(settings: Settings) -> str:
@@ -230,6 +281,7 @@ def session_credentials(ctx: Context, *, min_left: float = 0.0, force: bool = Fa
         if cache.is_fresh(cached, ctx.now(), margin):
             return cached  # type: ignore[return-value]
         creds = new_session(ctx, force=force)
+        judge_clock(ctx, creds, "MFA session")
         save(ctx, key, creds)
         return creds
 
@@ -358,6 +410,7 @@ def role_credentials(ctx: Context) -> Credentials:
             source_identity=role.source_identity,
         )
         register(*creds.secrets())
+        judge_clock(ctx, creds, f"credentials of {role.role_arn}")
         if creds.expiration > session.expiration:
             creds = creds._replace(expiration=session.expiration)
         save(ctx, key, creds, notice)

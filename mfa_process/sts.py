@@ -63,6 +63,18 @@ def _from_response(doc: dict[str, Any], account_id: str | None) -> Credentials:
     )
 
 
+def _skew(doc: Any) -> float | None:
+    """This machine's clock minus the answering server's (its HTTP ``Date``), or None without one."""
+    import time
+    from email.utils import parsedate_to_datetime
+
+    try:
+        date = doc["ResponseMetadata"]["HTTPHeaders"]["date"]
+        return time.time() - parsedate_to_datetime(date).timestamp()
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
 def _endpoint_of(client: Any) -> str:
     return str(getattr(getattr(client, "meta", None), "endpoint_url", "the STS endpoint"))
 
@@ -128,6 +140,8 @@ class SourceSession:
         self.region = region
         self.keys = keys
         self.deadline = deadline
+        #: This clock minus AWS's, in seconds, from the ``Date`` of the last answer (None when unknown).
+        self.clock_skew: float | None = None
         self._session: Any = None
         self._long_term: Any = None
 
@@ -182,7 +196,7 @@ class SourceSession:
         from mfa_process.deadline import DeadlineExceeded, call_within
 
         try:
-            return call_within(self.deadline, method, **params)
+            doc = call_within(self.deadline, method, **params)
         except DeadlineExceeded:
             retry = "; AWS may have used the code, so wait for the next one" if action == "GetSessionToken" else ""
             raise StsUnreachable(
@@ -190,6 +204,8 @@ class SourceSession:
                 f"for connecting, sending and reading the whole response); check your network, proxy or endpoint "
                 f"settings{retry}"
             ) from None
+        self.clock_skew = _skew(doc)
+        return doc
 
     def prepare(self) -> None:
         """Create the long-term-key client now: profile, key, region and endpoint errors show before a prompt."""

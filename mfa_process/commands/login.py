@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 from mfa_process.app import load_settings, make_context
 from mfa_process.credentials import format_left, format_local
-from mfa_process.refresh import role_credentials, session_credentials
+from mfa_process.errors import KeyringError
+from mfa_process.refresh import Context, role_credentials, session_credentials
 
 DESCRIPTION = "Ask for an MFA code now and cache a fresh session (and the role's credentials, if one is set)."
 EPILOG = """\
@@ -25,11 +26,21 @@ def configure(
     add_session(parser)
 
 
+def _refuse_uncached(ctx: Context, profile: str) -> None:
+    """``login`` exists to cache: credentials that could not be stored are a failure, not a success."""
+    if ctx.uncached:
+        raise KeyringError(
+            f"the new credentials of profile '{profile}' could not be cached (see the line above), so the next "
+            f"call will ask for a code again; fix the keyring and run `mfa-process login --profile {profile}` again"
+        )
+
+
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Prompt, cache, and say until when the session lasts."""
     settings, files = load_settings(args, env)
     ctx = make_context(settings, files, env, command=f"login --profile {settings.profile}")
     session = session_credentials(ctx, force=True)
+    _refuse_uncached(ctx, settings.profile)
     now = ctx.now()
     lines: list[Any] = [
         f"MFA session for profile {settings.profile} ({settings.mfa_serial}) cached until "
@@ -37,6 +48,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ]
     if settings.role is not None:
         role = role_credentials(ctx)
+        _refuse_uncached(ctx, settings.profile)
         lines.append(
             f"role {settings.role.role_arn} cached until {format_local(role.expiration)} "
             f"({format_left(role.seconds_left(now))} left)"

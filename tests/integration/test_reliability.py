@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -567,3 +568,30 @@ def test_fifty_processes_twenty_rounds(mfa, tmp_path, record_timing):
     daemon_after = daemon_pid()
     record_timing(f"gnome-keyring-daemon pid before {daemon_before}, after {daemon_after}")
     assert daemon_after == daemon_before, "the Secret Service daemon was replaced during the load"
+
+
+def test_login_does_not_claim_a_session_it_could_not_cache(mfa):
+    session = mfa.spawn("login", "--profile", "source", env=mfa.keyring_env("WriteFails"))
+    session.answer()
+    result = session.finish()
+    assert result.code == 5, result
+    assert "cached until" not in result.stdout + result.screen, result
+    assert "could not cache the credentials" in result.screen
+    assert result.lines == [
+        "mfa-process: the new credentials of profile 'source' could not be cached (see the line above), so the "
+        "next call will ask for a code again; fix the keyring and run `mfa-process login --profile source` again"
+    ], result
+    assert_nothing_cached(mfa)
+
+
+@pytest.mark.parametrize("command", [["login"], []], ids=["login", "credential_process"])
+def test_a_clock_twenty_years_ahead_is_named(mfa, command):
+    session = mfa.spawn(*command, "--profile", "source", prefix=["faketime", "-f", "+7300d"])
+    session.answer()
+    result = session.finish()
+    assert result.code == 1, result
+    assert result.stdout == "" and "Traceback" not in result.stderr, result
+    assert len(result.lines) == 1, result
+    assert result.lines[0].startswith("mfa-process: the new MFA session already looks expired because this "), result
+    assert re.search(r"clock is 73\d\d days ahead of AWS's \(the Date of its answer\); set the clock", result.lines[0])
+    assert_nothing_cached(mfa)

@@ -12,7 +12,7 @@ import pytest
 from mfa_process import cache, refresh
 from mfa_process.config import RoleSettings, Settings
 from mfa_process.credentials import Credentials
-from mfa_process.errors import KeyringError, KeyringUnavailable, MfaCodeRejected
+from mfa_process.errors import ClockError, KeyringError, KeyringUnavailable, MfaCodeRejected
 from mfa_process.keystore.parts import SplitStore
 from tests.support.memstore import MemoryBackend
 
@@ -327,3 +327,49 @@ def test_the_same_used_code_three_times_is_not_blamed_on_aws(tmp_path):
     with pytest.raises(InvalidCodeError, match="just-used MFA code was given 3 times"):
         refresh.session_credentials(h.ctx, force=True)
     assert len(h.sts.session_calls) == 1
+
+
+YEARS_20 = 20 * 365 * 86400
+
+
+def skewed(tmp_path: Path, skew: int, role: bool = False) -> Harness:
+    """This clock *skew* seconds ahead of the fake AWS's, which says so in its answers' Date."""
+    h = Harness(tmp_path, role_settings() if role else settings())
+    h.sts.now = [T0]
+    h.clock[0] = T0 + skew
+    h.sts.clock_skew = skew  # type: ignore[attr-defined]
+    return h
+
+
+@pytest.mark.parametrize("role", [False, True], ids=["session", "role"])
+def test_a_clock_far_ahead_is_named_instead_of_prompting_forever(tmp_path, role):
+    h = skewed(tmp_path, YEARS_20, role)
+    with pytest.raises(ClockError, match=r"the new MFA session already looks expired because this machine's clock"):
+        refresh.credentials(h.ctx)
+    with pytest.raises(ClockError, match=r"is 7300 days ahead of AWS's \(the Date of its answer\); set the clock"):
+        refresh.credentials(h.ctx)
+    assert h.raw.items == {}  # nothing cached that every later call would find expired
+
+
+def test_a_noticeable_skew_is_told_once_and_the_credentials_served(tmp_path):
+    h = skewed(tmp_path, -600, role=True)
+    creds = refresh.credentials(h.ctx)
+    assert creds.access_key_id == "ASIAROLE1"
+    told = [n for n in h.notices if "clock" in n]
+    assert told == [
+        "this machine's clock is 10 min behind AWS's (the Date of its answer): expiry times are off by as much, "
+        "and AWS refuses requests signed 5 minutes off; set the clock right (`timedatectl set-ntp true`)"
+    ]
+
+
+def test_a_small_skew_says_nothing(tmp_path):
+    h = skewed(tmp_path, 200)
+    refresh.credentials(h.ctx)
+    assert not [n for n in h.notices if "clock" in n]
+
+
+def test_expired_on_arrival_without_a_date_still_blames_the_clock(tmp_path):
+    h = skewed(tmp_path, YEARS_20)
+    h.sts.clock_skew = None  # type: ignore[attr-defined]
+    with pytest.raises(ClockError, match=r"expires at 2026-11-2.*which this machine's clock says is past"):
+        refresh.credentials(h.ctx)
