@@ -96,6 +96,10 @@ class StsUnreachable(StsError):
     """The STS endpoint could not be reached or did not answer in time."""
 
 
+class AwsRefused(StsError):
+    """AWS answered a request with a refusal (a 4xx error): the request had no effect."""
+
+
 class ClockError(MfaProcessError):
     """This machine's clock is too far from AWS's (or from any time Python can represent) to go on."""
 

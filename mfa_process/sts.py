@@ -20,6 +20,7 @@ from botocore.config import Config
 from mfa_process.config import NESTED_MARKER
 from mfa_process.credentials import Credentials, account_id_from_arn, epoch_of
 from mfa_process.errors import (
+    AwsRefused,
     ConfigError,
     MfaCodeRejected,
     RecursionConfigError,
@@ -348,11 +349,15 @@ class KeyAdmin:
             if missing_ok and code == "NoSuchEntity":
                 return None
             if code in ("AccessDenied", "AccessDeniedException"):
-                raise StsError(
+                raise AwsRefused(
                     f"{action} was refused for IAM user {self.user}: the user's policy must allow managing "
                     "its own access keys with MFA (see `mfa-process policy`)"
                 ) from None
-            raise _translate(exc, profile=self.profile, action=action, client=self._iam) from None
+            problem = _translate(exc, profile=self.profile, action=action, client=client)
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
+            if status < 500 and type(problem) is StsError:
+                raise AwsRefused(str(problem)) from None
+            raise problem from None
         except Exception as exc:
             raise _translate(exc, profile=self.profile, action=action, client=self._iam) from None
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 
 from mfa_process import rotation
 from mfa_process.config import AwsFiles
-from mfa_process.errors import ConfigError, KeyringError, StsError, UsageError
+from mfa_process.errors import AwsRefused, ConfigError, KeyringError, NoTerminalError, StsError, UsageError
 from mfa_process.redact import register
 from mfa_process.rotation import FILE, KEYRING, Journal
 
@@ -247,10 +247,16 @@ class Rotation:
                 f"the keys of profile '{self.profile}' belong to {answer.arn}, not to an IAM user; only an IAM "
                 "user's access keys can be rotated"
             )
-        if not resumed and not confirm(
-            f"Rotate access key {place.key_id} of IAM user {user} (profile {self.profile}, in {place.describe()})?",
-            assume_yes=self.args.yes,
-        ):
+        where = place.describe()
+        question = f"Rotate access key {place.key_id} of IAM user {user} (profile {self.profile}, in {where})?"
+        try:
+            agreed = resumed or confirm(question, assume_yes=self.args.yes)
+        except NoTerminalError as exc:
+            raise NoTerminalError(
+                f"no terminal to ask before rotating the key of profile '{self.profile}' ({exc}); run it in a "
+                "terminal, or pass --yes"
+            ) from None
+        if not agreed:
             raise UsageError("nothing was changed (answer y, or pass --yes)")
         admin = self.admin(user)
         keys = admin.list_keys()
@@ -282,7 +288,11 @@ class Rotation:
         save_keys(self.store, self.profile, place.key_id, place.secret, PREVIOUS)  # for a later roll-back
         self.save_journal(journal)
         try:
-            new_id, secret = admin.create_key()
+            try:
+                new_id, secret = admin.create_key()
+            except AwsRefused:
+                self.forget()  # refused: nothing was created, nothing is in progress
+                raise
             register(secret)
             journal = rotation.advance(journal, "created", new_id)
             self.save_journal(journal)

@@ -232,3 +232,85 @@ def test_interruption_at_each_step_keeps_a_working_pair_and_a_rerun_finishes(
     assert sts_proxy.created_keys[final_id] == final_secret
     assert not list((home.home / ".local/state/mfa-process/rotations").glob("*.json"))
     assert_no_secret(text + screen(child), sts_proxy)
+
+
+def journal_file(home: AwsHome) -> Path:
+    return home.home / ".local/state/mfa-process/rotations/source.json"
+
+
+def detached(home: AwsHome, *flags: str) -> Any:
+    return run_detached(home, [MFA, "rotate-keys", "--profile", "source", *flags])
+
+
+def one_line(result: Any, code: int, start: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith(f"mfa-process: {start}"), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_temporary_credentials_in_the_file_are_not_rotated(sts_proxy, aws_home):
+    aws_home.credentials_path.write_text(
+        "[source]\naws_access_key_id = ASIAEXAMPLEEXAMPLE12\naws_secret_access_key = s\naws_session_token = t\n"
+    )
+    one_line(detached(aws_home, "--yes"), 3, "profile 'source' in ")
+    assert sts_proxy.calls == []
+
+
+def test_keys_in_the_config_file_are_not_edited(sts_proxy, aws_home):
+    aws_home.write_credentials({})
+    aws_home.config_path.write_text(
+        f"[profile source]\nmfa_serial = {sts_proxy.mfa_serial}\naws_access_key_id = {sts_proxy.access_key_id}\n"
+        f"aws_secret_access_key = {sts_proxy.secret_access_key}\n"
+    )
+    one_line(detached(aws_home, "--yes"), 3, "the keys of profile 'source' are in ")
+
+
+def test_a_current_key_aws_refuses_stops_before_the_prompt(sts_proxy, aws_home, moto_server):
+    iam(moto_server).update_access_key(UserName=USER_NAME, AccessKeyId=sts_proxy.access_key_id, Status="Inactive")
+    result = detached(aws_home, "--yes")
+    one_line(result, 6, f"AWS does not accept the current access key {sts_proxy.access_key_id} of profile 'source'")
+    assert "InvalidClientTokenId" in result.stderr and sts_proxy.count("GetSessionToken") == 0
+
+
+def test_answering_no_changes_nothing(sts_proxy, aws_home, moto_server):
+    before = aws_home.credentials_path.read_bytes()
+    child = spawn(aws_home, [MFA, "rotate-keys", "--profile", "source"])
+    child.expect(r"\[y/N\]")
+    child.sendline("n")
+    assert finish(child) == 2
+    assert "mfa-process: nothing was changed (answer y, or pass --yes)" in screen(child)
+    assert aws_home.credentials_path.read_bytes() == before and sts_proxy.count("CreateAccessKey") == 0
+    assert set(keys_of(moto_server)) == {sts_proxy.access_key_id}
+
+
+def test_without_a_terminal_it_asks_for_yes(sts_proxy, aws_home):
+    result = detached(aws_home)
+    assert result.returncode == 4 and "--yes" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and sts_proxy.count("CreateAccessKey") == 0
+
+
+def test_create_refused_by_policy_leaves_nothing_in_progress(sts_proxy, aws_home_factory, moto_server):
+    home, before = file_home(sts_proxy, aws_home_factory)
+    sts_proxy.fail_next_with(403, "AccessDenied", "not authorized", action="CreateAccessKey")
+    status, text = rotate(home, sts_proxy)
+    assert status == 6
+    assert "mfa-process: CreateAccessKey was refused for IAM user alice: the user's policy must allow" in text
+    assert "again to finish it" not in text and not journal_file(home).exists()
+    assert home.credentials_path.read_bytes() == before
+    assert set(keys_of(moto_server)) == {sts_proxy.access_key_id}
+
+
+@pytest.mark.parametrize(
+    ("journal", "start"),
+    [
+        ('{"profile": "source", "where": "file", "user": "alice", "old_id": "AKIAGONEGONEGONEGONE", '
+         '"new_id": "AKIANEWNEWNEWNEWNEW1", "phase": "stored", "started": 0}', "an interrupted rotation of"),
+        ("{not json", ""),
+    ],
+)  # fmt: skip
+def test_a_journal_that_does_not_match_is_one_clear_line(sts_proxy, aws_home, journal, start):
+    journal_file(aws_home).parent.mkdir(parents=True)
+    journal_file(aws_home).write_text(journal)
+    result = detached(aws_home, "--yes")
+    one_line(result, 3, start or str(journal_file(aws_home)))
+    assert sts_proxy.count("CreateAccessKey") == 0 and sts_proxy.count("DeleteAccessKey") == 0
