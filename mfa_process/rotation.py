@@ -112,7 +112,7 @@ def next_step(journal: Journal | None, current_id: str, *, verify: bool) -> str:
         return "discard"  # "stored" meets the old id only when the (atomic) write did not happen
     if current_id != journal.new_id:
         return "foreign"
-    if journal.phase == "stored":
+    if journal.phase in ("created", "stored"):  # "created": the write happened, its journal entry did not
         return "verify" if verify else "retire"
     return "retire" if journal.phase == "verified" else "finish"
 

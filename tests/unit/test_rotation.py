@@ -38,6 +38,8 @@ def journal(phase: str, new_id: str | None = NEW) -> Journal:
         ("created", NEW, OLD, True, "discard"),  # the new secret died with the run
         ("stored", NEW, OLD, True, "discard"),  # the atomic write did not happen
         ("stored", NEW, NEW, True, "verify"),
+        ("created", NEW, NEW, True, "verify"),  # stopped between the write and its journal entry
+        ("created", NEW, NEW, False, "retire"),
         ("stored", NEW, NEW, False, "retire"),  # --no-verify
         ("verified", NEW, NEW, True, "retire"),
         ("retired", NEW, NEW, True, "finish"),
