@@ -4,7 +4,7 @@ The protocol is the one every AWS SDK implements for ``AWS_CONTAINER_CREDENTIALS
 ``Authorization`` header is the value of ``AWS_CONTAINER_AUTHORIZATION_TOKEN``, answered with JSON holding
 ``AccessKeyId``, ``SecretAccessKey``, ``Token`` and ``Expiration`` (botocore's ``ContainerProvider`` also
 reads ``AccountId``). An error is a JSON ``{"Code", "Message"}`` document: botocore prints the body of any
-non-200 answer, the JavaScript SDK's ``fromHttp`` and the Go SDK read ``Code`` and ``Message``.
+non-200 answer, and the JavaScript SDK's ``fromHttp`` reads ``Code`` and ``Message``.
 
 Nothing here touches a socket or the cache; :mod:`mfa_process.httpd` does the I/O.
 """
