@@ -43,7 +43,26 @@ SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105 - A
 TOKEN_COMMAND = "echo $((100000 + $$ % 900000))"  # noqa: S105 - a shell command
 SECRET_SERVICE = "keyring.backends.SecretService.Keyring"  # noqa: S105 - a class name
 #: Modules whose presence on the cache-hit path would mean a slow path ran.
-HEAVY = ("boto3", "botocore", "keyring", "secretstorage", "cryptography", "argparse", "dataclasses", "inspect")
+HEAVY = (
+    "boto3",
+    "botocore",
+    "keyring",
+    "secretstorage",
+    "cryptography",
+    "argparse",
+    "dataclasses",
+    "inspect",
+    "typing",
+    "re",
+    "json",
+    "datetime",
+    "pathlib",
+    "configparser",
+    "collections",
+    "socket",
+    "subprocess",
+    "filelock",
+)
 
 
 class Stats(NamedTuple):
@@ -258,7 +277,36 @@ IMPORTS_STDLIB = "python: import the standard modules a hit imports, nothing els
 IMPORTS_ALL = "python: import every module a hit imports, nothing else"
 
 
-def hit_group(env: dict[str, str], key: str, hit_modules: list[str], runs: int) -> dict[str, Stats]:
+KEYCTL = "keyctl print (a kernel key of the same value)"
+
+
+def kernel_key(env: dict[str, str], value: str) -> str:
+    """A user key in the user keyring (@u) holding *value*, as the C program's baseline; its id.
+
+    @u is shared by every process of this uid on the machine: the description is unique to this run and
+    the key is unlinked by :func:`drop_kernel_key` when the run ends."""
+    description = f"mfa-process-bench:{os.getpid()}:{time.monotonic_ns()}"
+    proc = subprocess.run(
+        ["keyctl", "padd", "user", description, "@u"],
+        env=env,
+        input=value,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    key_id = proc.stdout.strip()
+    run(["keyctl", "timeout", key_id, "3600"], env)
+    if run(["keyctl", "pipe", key_id], env) != value:
+        raise RuntimeError("keyctl does not read back the key it added")
+    return key_id
+
+
+def drop_kernel_key(env: dict[str, str], key_id: str) -> None:
+    run(["keyctl", "unlink", key_id, "@u"], env, check=False)
+
+
+def hit_group(env: dict[str, str], key: str, kernel_id: str, hit_modules: list[str], runs: int) -> dict[str, Stats]:
     """The cache hit beside the floor, the parts it is made of, the other ways to read the item, the peer.
 
     *hit_modules*: what a hit imports beyond the bare interpreter (from the probe); importing them alone
@@ -270,6 +318,7 @@ def hit_group(env: dict[str, str], key: str, hit_modules: list[str], runs: int) 
         Command(IMPORTS_STDLIB, py(BENCH, "import " + ", ".join(stdlib))),
         Command(IMPORTS_ALL, py(BENCH, "import " + ", ".join(hit_modules))),
         Command("secret-tool lookup (same item)", ["secret-tool", "lookup", "service", "mfa-process", "username", key]),
+        Command(KEYCTL, ["keyctl", "print", kernel_id]),
         Command("python -c 'import keyring'", py(BENCH, "import keyring")),
         Command("keyring.get_password, auto backend", keyring_get(key)),
         Command("keyring.get_password, PYTHON_KEYRING_BACKEND=SecretService", keyring_get(key, SECRET_SERVICE)),
@@ -540,7 +589,12 @@ def targets(groups: dict[str, dict[str, Stats]], probes: dict[str, Any], nproc: 
         return "met" if ok else "NOT met"
 
     return [
-        ("cache hit / floor (same run)", f"{h / hit[FLOOR].median:.2f}", "<= 4", verdict(h <= 4 * hit[FLOOR].median)),
+        (
+            "Secret Service cache hit / floor (same run)",
+            f"{h / f:.2f}",
+            "<= 2.5",
+            verdict(h <= 2.5 * f),
+        ),
         (
             "share of (cache hit - floor) spent importing: all modules / the standard ones alone",
             f"{(hit[IMPORTS_ALL].median - f) / (h - f):.0%} / {(hit[IMPORTS_STDLIB].median - f) / (h - f):.0%}",
@@ -593,7 +647,7 @@ def targets(groups: dict[str, dict[str, Stats]], probes: dict[str, Any], nproc: 
             verdict(e2e[E2E_MFA].median <= 1.15 * e2e[E2E_STATIC].median),
         ),
         (
-            "modules of boto3, keyring, secretstorage, cryptography, argparse, dataclasses, inspect on a hit",
+            f"modules of {', '.join(HEAVY)} on a hit",
             ", ".join(heavy) or "none",
             "none",
             verdict(not heavy),
@@ -692,7 +746,11 @@ def measure(runs: int, quiet_wait: float) -> Measured:
         run(["secret-tool", "clear", "service", "mfa-process", "username", cold_key], env, check=False)
         probes["miss"] = probe(mfa(COLD_PROFILE), env, "miss")
         hit_modules = [m for m in probes["hit"]["modules"] if m not in set(probes["floor"]["modules"])]
-        groups = {"hit": hit_group(env, seeded["key"], hit_modules, runs)}
+        kernel_id = kernel_key(env, seeded["value"])
+        try:
+            groups = {"hit": hit_group(env, seeded["key"], kernel_id, hit_modules, runs)}
+        finally:
+            drop_kernel_key(env, kernel_id)
         groups["cold"] = cold_group(env, cold_key, seeded["value"], max(6, runs // 2))
         groups["burst"] = burst_group(env, max(4, runs // 3))
         groups["e2e"] = e2e_group(env, session, max(6, runs // 2))

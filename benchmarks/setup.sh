@@ -8,7 +8,7 @@
 #   benchmarks/.tools-venv  what drives the runs and is not measured itself: moto's server and awscli v1.
 #
 # Debian packages (installed when missing; needs root or sudo): hyperfine, gnome-keyring, dbus,
-# libsecret-tools (secret-tool), and libpcsclite-dev + swig to build pyscard for the peer.
+# libsecret-tools (secret-tool), keyutils (keyctl), and libpcsclite-dev + swig to build pyscard for the peer.
 #
 # Environment: PYTHON picks the interpreter for the venvs (default: python3.11, else python3). Every venv
 # uses the same one, so interpreter start-up is the same floor everywhere.
@@ -28,7 +28,7 @@ quiet() {
 }
 
 # --- Debian packages -----------------------------------------------------------------------------
-packages=(hyperfine gnome-keyring dbus libsecret-tools libpcsclite-dev swig build-essential)
+packages=(hyperfine gnome-keyring dbus libsecret-tools keyutils libpcsclite-dev swig build-essential)
 missing=()
 for package in "${packages[@]}"; do
     status="$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)"
