@@ -3,12 +3,13 @@
 Run by benchmarks/bench.py with the benchmark venv's interpreter (where mfa-process is installed as a
 user gets it), in the benchmark's throwaway environment and D-Bus session::
 
-    python seed.py PROFILE SERIAL
+    python seed.py PROFILE SERIAL [CACHE]
 
-The item is written through ``keystore.choose.open_cache`` with ``--cache auto``, which in the
-benchmark's D-Bus session chooses the Secret Service (writes through ``keyring``, reads over the
-project's D-Bus client). Prints one JSON line: the cache key, the access key id served, the stored
-value, the backend, the cache chosen and whether reads took the fast path.
+The item is written through ``keystore.choose.open_cache`` with ``--cache CACHE`` (default ``auto``,
+which in the benchmark's D-Bus session chooses the Secret Service: writes through ``keyring``, reads over
+the project's D-Bus client; ``kernel`` writes the kernel keyring). Prints one JSON line: the cache key, the
+access key id served, the stored value, the backend, the cache chosen and whether reads took the fast
+path (and, for the kernel keyring, the key's description).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from mfa_process.cache import session_key
 from mfa_process.credentials import Credentials
 from mfa_process.keystore.choose import open_cache
+from mfa_process.keystore.kernel import namespace
 from mfa_process.paths import state_dir
 
 #: Length of the session token stored: about what GetSessionToken returns for an IAM user.
@@ -30,8 +32,10 @@ ACCOUNT_ID = "123456789012"
 
 
 def main(argv: list[str]) -> int:
-    profile, serial = argv
-    store = open_cache(state_dir(os.environ), os.environ)
+    profile, serial, *rest = argv
+    choice = rest[0] if rest else "auto"
+    state = state_dir(os.environ)
+    store = open_cache(state, os.environ, choice=choice)
     creds = Credentials(
         access_key_id="ASIA" + secrets.token_hex(8).upper(),
         secret_access_key=secrets.token_urlsafe(30),
@@ -55,6 +59,7 @@ def main(argv: list[str]) -> int:
                 "backend": description["backend"],
                 "cache": description["cache"],
                 "fast_path": description.get("fast_path", ""),
+                "kernel_description": f"mfa-process:{namespace(state)}:{key}" if choice == "kernel" else "",
             }
         )
     )
