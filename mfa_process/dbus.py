@@ -30,6 +30,11 @@ PROPERTIES: Final = "org.freedesktop.DBus.Properties"
 #: Largest message the specification allows (128 MiB); an array's data is limited to 64 MiB.
 _MAX_MESSAGE: Final = 1 << 27
 _MAX_ARRAY: Final = 1 << 26
+#: This client's own limit on any message it receives (a :class:`Connection`'s default ``max_message``):
+#: a secret, a search result or a property is a few KB; nothing it asks for comes near 256 KiB.
+MAX_REPLY: Final = 1 << 18
+#: Values decoded between two looks at the clock.
+_CLOCK_EVERY: Final = 256
 #: Deepest nesting of variants in a value read (the specification allows 64 levels of containers).
 _MAX_DEPTH: Final = 64
 #: Longest SASL line accepted from the server.
@@ -146,14 +151,17 @@ def connect(address: str, timeout: float) -> Connection:
 class Connection:
     """A blocking, authenticated message-bus connection over a connected stream socket.
 
-    ``timeout`` (seconds, settable) bounds each exchange: a call's send plus the wait for its reply.
-    Messages other than the awaited reply (signals, other replies, calls to this client) are dropped.
+    ``timeout`` (seconds, settable) bounds each exchange: a call's send, the wait for its reply and its
+    decoding. ``max_message`` (bytes, settable, :data:`MAX_REPLY` by default) bounds every message received:
+    a larger one is refused from its 16-byte fixed header, before more is read. Messages other than the
+    awaited reply (signals, other replies, calls to this client) are dropped.
     """
 
     def __init__(self, sock: _socket.socket, timeout: float) -> None:
         """Authenticate with SASL ``EXTERNAL`` as the effective uid, then call ``Hello``."""
         self.sock = sock
         self.timeout = timeout
+        self.max_message = MAX_REPLY
         self._buffer = bytearray()
         self._serial = 0
         deadline = time.monotonic() + timeout
@@ -167,23 +175,37 @@ class Connection:
         self.unique_name: str = name
 
     def call(
-        self, destination: str, path: str, interface: str | None, member: str, signature: str = "", *body: Any
+        self,
+        destination: str,
+        path: str,
+        interface: str | None,
+        member: str,
+        signature: str = "",
+        *body: Any,
+        reply: str | None = None,
     ) -> list[Any]:
-        """Call a method and return its reply's values; an error reply raises :class:`DBusError`."""
+        """Call a method and return its reply's values; an error reply raises :class:`DBusError`.
+
+        ``reply``, when given, is the signature the reply must have (anything else is a
+        :class:`ProtocolError`), so a caller never mistakes, say, an integer for the bytes it expects.
+        """
         deadline = time.monotonic() + self.timeout
         self._serial += 1
         serial = self._serial
         message = method_call(serial, destination, path, interface, member, signature=signature, body=body)
         self._send(message, deadline)
         while True:
-            reply = self._read_message(deadline)
-            if reply[1] not in (_METHOD_RETURN, _ERROR):
+            received = self._read_message(deadline)
+            if received[1] not in (_METHOD_RETURN, _ERROR):
                 continue
-            fields, body_start = _header_fields(reply)
+            fields, body_start = _header_fields(received, deadline)
             if fields.get(_REPLY_SERIAL) != ("u", serial):
                 continue
-            values = unmarshal(_field(fields, _SIGNATURE, "g") or "", reply, body_start)
-            if reply[1] == _ERROR:
+            found = _field(fields, _SIGNATURE, "g") or ""
+            if received[1] == _METHOD_RETURN and reply is not None and found != reply:
+                raise ProtocolError(f"{member} answered with signature {found!r}, not {reply!r}")
+            values = unmarshal(found, received, body_start, deadline)
+            if received[1] == _ERROR:
                 text = values[0] if values and isinstance(values[0], str) else ""
                 raise DBusError(_field(fields, _ERROR_NAME, "s") or "(no error name)", text)
             return values
@@ -230,6 +252,8 @@ class Connection:
         total = _pad(16 + fields_length, 8) + body_length
         if total > _MAX_MESSAGE:
             raise ProtocolError(f"a {total}-byte message exceeds the D-Bus limit")
+        if total > self.max_message:
+            raise ProtocolError(f"a {total}-byte message exceeds this client's limit of {self.max_message} bytes")
         while len(self._buffer) < total:
             self._receive(deadline)
         message = bytes(self._buffer[:total])
@@ -256,9 +280,9 @@ def _pad(offset: int, alignment: int) -> int:
     return (offset + alignment - 1) & -alignment
 
 
-def _header_fields(message: bytes) -> tuple[dict[int, tuple[str, Any]], int]:
+def _header_fields(message: bytes, deadline: float | None = None) -> tuple[dict[int, tuple[str, Any]], int]:
     """Return a whole message's header fields by code, and where its body starts."""
-    reader = _Reader(message, _byte_order(message[0]), 12)
+    reader = _Reader(message, _byte_order(message[0]), 12, deadline)
     fields = dict(reader.value("a(yv)", 0)[0])
     return fields, _pad(reader.pos, 8)
 
@@ -402,12 +426,14 @@ def _end(signature: str, index: int) -> int:
 # -- unmarshalling --------------------------------------------------------------------------------------
 
 
-def unmarshal(signature: str, message: bytes, start: int) -> list[Any]:
+def unmarshal(signature: str, message: bytes, start: int, deadline: float | None = None) -> list[Any]:
     """Read the body at ``message[start:]`` (8-aligned) of a message whose first byte gives its byte order.
 
-    The body must hold exactly the values ``signature`` describes.
+    The body must hold exactly the values ``signature`` describes. Every size read is checked against the
+    bytes actually there before anything is built, and the ``time.monotonic()`` *deadline*, when given, is
+    checked while decoding (:class:`TimeoutError`).
     """
-    reader = _Reader(message, _byte_order(message[0]), start)
+    reader = _Reader(message, _byte_order(message[0]), start, deadline)
     values = [reader.value(signature, index)[0] for index in _complete_types(signature)]
     if reader.pos != len(message):
         raise ProtocolError("trailing bytes after the message body")
@@ -417,11 +443,19 @@ def unmarshal(signature: str, message: bytes, start: int) -> list[Any]:
 class _Reader:
     """Reads values from ``data`` at ``pos``; alignment is relative to the start of ``data``."""
 
-    def __init__(self, data: bytes, order: ByteOrder, pos: int) -> None:
+    def __init__(self, data: bytes, order: ByteOrder, pos: int, deadline: float | None = None) -> None:
         self.data = data
         self.order = order
         self.pos = pos
         self.depth = 0
+        self.deadline = deadline
+        self.count = 0
+
+    def tick(self) -> None:
+        """Count one value; every :data:`_CLOCK_EVERY` values, give up if the deadline has passed."""
+        self.count += 1
+        if self.deadline is not None and not self.count % _CLOCK_EVERY and time.monotonic() > self.deadline:
+            raise TimeoutError("the D-Bus exchange timed out while decoding the reply")
 
     def take(self, size: int, alignment: int = 1) -> bytes:
         start = _pad(self.pos, alignment)
@@ -437,6 +471,7 @@ class _Reader:
     def value(self, signature: str, index: int) -> tuple[Any, int]:
         """Read the complete type at ``signature[index]``; return it and the index after that type."""
         code = signature[index]
+        self.tick()
         if code in _INT_SIZE:
             return self.integer(_INT_SIZE[code], code in _SIGNED), index + 1
         if code == "b":

@@ -65,6 +65,10 @@ _SCHEMES: Final = {"default": ("username", "service"), "KeePassXC": ("UserName",
 _KNOWN_PROPERTIES: Final = frozenset({"scheme", "preferred_collection", "appid"})
 
 
+#: Reply signature of each Secret Service method this module calls (Secret Service API 0.2).
+_REPLIES: Final = {"SearchItems": "ao", "OpenSession": "vo", "GetSecret": "(oayays)"}
+
+
 class FastReadUnavailable(Exception):
     """The fast path cannot answer with certainty; ask ``keyring`` instead."""
 
@@ -84,14 +88,18 @@ class _Bus:
         self.plain_session: str | None = None
 
     def call(self, path: str, interface: str, method: str, signature: str, *body: Any) -> list[Any]:
-        """Call ``org.freedesktop.Secret.<interface>.<method>`` on ``path``; return the reply's values."""
-        return self.conn.call(_BUS_NAME, path, _IFACE + interface, method, signature, *body)
+        """Call ``org.freedesktop.Secret.<interface>.<method>`` on ``path``; return the reply's values.
+
+        The reply must have the signature the specification gives the method (:data:`_REPLIES`).
+        """
+        reply = _REPLIES[method]
+        return self.conn.call(_BUS_NAME, path, _IFACE + interface, method, signature, *body, reply=reply)
 
     def get_property(self, path: str, interface: str, name: str) -> Any:
         """Return ``(signature, value)`` of property ``org.freedesktop.Secret.<interface>.<name>``."""
         from mfa_process.dbus import PROPERTIES
 
-        (variant,) = self.conn.call(_BUS_NAME, path, PROPERTIES, "Get", "ss", _IFACE + interface, name)
+        (variant,) = self.conn.call(_BUS_NAME, path, PROPERTIES, "Get", "ss", _IFACE + interface, name, reply="v")
         return variant
 
     def close(self) -> None:

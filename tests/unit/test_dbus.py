@@ -5,6 +5,7 @@ socket pair or a listening socket. Calls to a real bus are in ``tests/integratio
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -473,6 +474,104 @@ def test_garbage_from_the_bus(pair: tuple[socket.socket, socket.socket], garbage
     with pytest.raises(ProtocolError):
         conn.call("a.b", "/", "a.b", "M")
     running.join()
+
+
+# -- limits: sizes checked against what arrived, our own cap, the deadline while decoding ----------------
+
+
+def _fixed_header(body_length: int, fields_length: int, serial: int = 7) -> bytes:
+    """The 16-byte fixed header of a little-endian METHOD_RETURN announcing the given lengths."""
+    return (
+        b"l\x02\x00\x01"
+        + body_length.to_bytes(4, "little")
+        + serial.to_bytes(4, "little")
+        + (fields_length.to_bytes(4, "little"))
+    )
+
+
+OVERSIZED = {
+    "64 MiB of header fields": _fixed_header(0, 1 << 26),
+    "2 GiB body": _fixed_header(0x7FFFFFFF, 0),
+    "just over our own limit": _fixed_header(1 << 18, 0),
+}
+
+
+@pytest.mark.parametrize("header", OVERSIZED.values(), ids=OVERSIZED.keys())
+def test_an_oversized_reply_is_refused_from_its_fixed_header(
+    pair: tuple[socket.socket, socket.socket], header: bytes
+) -> None:
+    """Refused as soon as 16 bytes arrived: nothing more is read, waited for or allocated."""
+    hold = threading.Event()
+
+    def script(peer: Peer) -> None:
+        peer.handshake()
+        peer.message()
+        peer.send(header)  # and nothing else: waiting for the rest would end in a timeout instead
+        hold.wait(10)
+
+    conn, running = _converse(pair, script, timeout=30)
+    try:
+        with pytest.raises(ProtocolError, match=r"message exceeds (the D-Bus limit|this client's limit of 262144)"):
+            conn.call("a.b", "/", "a.b", "M")
+    finally:
+        hold.set()
+    running.join()
+
+
+def test_a_large_reply_within_our_limit_is_read(pair: tuple[socket.socket, socket.socket]) -> None:
+    blob = os.urandom((1 << 18) - 1024)
+
+    def script(peer: Peer) -> None:
+        peer.handshake()
+        peer.send(jeepney.new_method_return(peer.message(), "ay", (blob,)))
+
+    conn, running = _converse(pair, script)
+    assert conn.call("a.b", "/", "a.b", "M") == [blob]
+    running.join()
+
+
+def test_the_limit_is_the_connections_to_set(pair: tuple[socket.socket, socket.socket]) -> None:
+    def script(peer: Peer) -> None:
+        peer.handshake()
+        peer.send(jeepney.new_method_return(peer.message(), "ay", (bytes(5000),)))
+
+    conn, running = _converse(pair, script)
+    conn.max_message = 4096
+    with pytest.raises(ProtocolError, match="exceeds this client's limit of 4096 bytes"):
+        conn.call("a.b", "/", "a.b", "M")
+    running.join()
+
+
+@pytest.mark.parametrize(
+    ("signature", "body"),
+    [("(oayus)", ("/s/1", b"", 1 << 31, "text/plain")), ("(oayays)", ("/s/1", b"", b"x", "t")), ("", ())],
+    ids=["an integer where bytes belong", "the right one", "no body"],
+)
+def test_a_reply_of_another_signature_is_refused(
+    pair: tuple[socket.socket, socket.socket], signature: str, body: tuple[Any, ...]
+) -> None:
+    def script(peer: Peer) -> None:
+        peer.handshake()
+        peer.send(jeepney.new_method_return(peer.message(), signature, (body,) if body else ()))
+
+    conn, running = _converse(pair, script)
+    if signature == "(oayays)":
+        assert conn.call("a.b", "/", "a.b", "GetSecret", reply="(oayays)") == [body]
+    else:
+        with pytest.raises(ProtocolError, match=rf"GetSecret answered with signature '{re.escape(signature)}', not"):
+            conn.call("a.b", "/", "a.b", "GetSecret", reply="(oayays)")
+    running.join()
+
+
+def test_decoding_gives_up_at_the_deadline() -> None:
+    """The clock is looked at while decoding: a passed deadline stops a long array at once."""
+    call = jeepney.new_method_call(jeepney.DBusAddress("/", bus_name="a.b", interface="a.b"), "M")
+    call.header.serial = 2
+    ints = jeepney.new_method_return(call, "ai", ([7] * 5000,)).serialise(serial=3)
+    _fields, start = dbus._header_fields(ints)
+    assert dbus.unmarshal("ai", ints, start, deadline=time.monotonic() + 60) == [[7] * 5000]
+    with pytest.raises(TimeoutError, match="while decoding"):
+        dbus.unmarshal("ai", ints, start, deadline=time.monotonic() - 1)
 
 
 # -- connect: addresses to sockets -------------------------------------------------------------------------

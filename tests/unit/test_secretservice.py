@@ -5,6 +5,7 @@ wire), and failures to reach one. Reads from a real gnome-keyring are in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -540,6 +541,47 @@ def test_an_error_reply_on_the_wire_is_unavailable(short_dir: str) -> None:
     running = Script(server, secret_service)
     try:
         with pytest.raises(FastReadUnavailable, match=r"lookup failed: DBusError: .*NoSuchObject: No such collection"):
+            fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"})
+        running.join()
+    finally:
+        server.close()
+    assert fastkeyring._bus is None
+
+
+#: What a hostile or broken Secret Service answers GetSecret with; each must end the read at once.
+HOSTILE_SECRETS = {
+    "a 2 GiB byte count where the secret belongs": ("(oayus)", (("/s/1", b"", 1 << 31, "text/plain"),)),
+    "300 KiB of secret": ("(oayays)", (("/s/1", b"", b"x" * (300 << 10), "text/plain"),)),
+}
+
+
+@pytest.mark.parametrize("reply", HOSTILE_SECRETS.values(), ids=HOSTILE_SECRETS.keys())
+def test_a_hostile_secret_reply_on_the_wire_is_unavailable(short_dir: str, reply: tuple[str, tuple[Any, ...]]) -> None:
+    path = os.path.join(short_dir, "ss")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+    signature, body = reply
+
+    def secret_service(peer: Peer) -> None:
+        peer.sock, _ = server.accept()
+        peer.handshake()
+        _reply(peer, _expect(peer, DEFAULT_COLLECTION, COLLECTION_IFACE, "SearchItems", (QUERY,)), "ao", ["/i/1"])
+        _reply(
+            peer,
+            _expect(peer, SERVICE_PATH, SERVICE_IFACE, "OpenSession", ("plain", ("s", ""))),
+            "vo",
+            ("s", ""),
+            "/s/1",
+        )
+        call = _expect(peer, "/i/1", "org.freedesktop.Secret.Item", "GetSecret", ("/s/1",))
+        with contextlib.suppress(OSError):  # the client hangs up as soon as it has seen enough
+            peer.send(jeepney.new_method_return(call, signature, body))
+        peer.sock.close()
+
+    running = Script(server, secret_service)
+    try:
+        with pytest.raises(FastReadUnavailable, match=r"lookup failed: ProtocolError: .*(signature|limit)"):
             fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"})
         running.join()
     finally:
