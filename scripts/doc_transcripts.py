@@ -160,6 +160,7 @@ class Lab:
         env: dict[str, str] | None = None,
         timeout: float = 120,
         interrupt_after: str | None = None,
+        interrupt_when: Callable[[], bool] | None = None,
     ) -> tuple[str, int | None]:
         """Run *command* with bash in a pseudo-terminal, answering prompts; the cleaned screen and exit code."""
         child = pexpect.spawn(
@@ -185,6 +186,11 @@ class Lab:
         if interrupt_after is not None:
             child.expect(interrupt_after)
             time.sleep(0.4)
+            child.sendintr()
+        if interrupt_when is not None:
+            deadline = time.monotonic() + timeout
+            while not interrupt_when() and time.monotonic() < deadline:
+                time.sleep(0.1)
             child.sendintr()
         child.expect(pexpect.EOF)
         child.close()
@@ -377,6 +383,46 @@ def scenario_commands(lab: Lab) -> None:
     t.file(home, home.credentials_path, "~/.aws/credentials")
     t.shell(home, "ls ~/.aws/ | sed 's/[0-9]\\{8\\}-[0-9]\\{6\\}/YYYYMMDD-HHMMSS/'")
     t.shell(home, "mfa-process login --profile my-profile", [("MFA code for .*: ", CODE)])
+    t.save()
+
+
+def scenario_rotation(lab: Lab) -> None:
+    """rotation.md: keys in the file, in the keyring, two keys already, an interrupted rotation."""
+    lab.reset()
+    home = lab.home()
+    add_profiles(home, f"[profile my-profile-mfa]\ncredential_process = {helper_line()}\nregion = us-east-1\n")
+    t = Transcript(lab, "rotation")
+    t.shell(home, "mfa-process rotate-keys --profile my-profile", [(r"\[y/N\]: ", "y"), ("MFA code for .*: ", CODE)])
+    t.shell(home, "ls -l ~/.aws/credentials | cut -d' ' -f1; ls ~/.aws")
+    t.shell(home, "aws sts get-caller-identity --profile my-profile-mfa --query Account --output text")
+    t.shell(home, "mfa-process store-keys --profile my-profile --remove-from-file > /dev/null; rm ~/.aws/*.bak")
+    t.shell(home, "mfa-process rotate-keys --profile my-profile --yes --deactivate-only")
+    t.shell(home, "mfa-process rotate-keys --profile my-profile --yes", status=True)
+    old = next(k for k in lab.proxy.created_keys)  # the first new key, now Inactive
+    t.shell(
+        home,
+        f"mfa-process exec --profile my-profile -- aws iam delete-access-key --user-name alice --access-key-id {old}",
+    )
+    for secret in lab.proxy.created_keys.values():
+        lab.secrets.add(secret)
+    t.save()
+
+    t = Transcript(lab, "rotation-interrupted")
+    t.note("Ctrl-C while the new key is being verified (the emulator's proxy holds the answer)")
+    lab.proxy.created_keys.clear()  # hold the checks of the key created next only
+    lab.proxy.hang_seconds = 60
+    lab.proxy.hang_actions = frozenset({"GetCallerIdentity"})
+    lab.proxy.hang_created_keys_only = True
+
+    def verifying() -> bool:
+        held = [c for c in lab.proxy.calls if c.action == "GetCallerIdentity" and c.status is None]
+        return any(c.access_key_id in lab.proxy.created_keys for c in held)
+
+    t.shell(home, "mfa-process rotate-keys --profile my-profile --yes", interrupt_when=verifying, status=True)
+    lab.proxy.stop_hanging()
+    t.shell(home, "mfa-process rotate-keys --profile my-profile --yes")
+    for secret in lab.proxy.created_keys.values():
+        lab.secrets.add(secret)
     t.save()
 
 
@@ -817,6 +863,7 @@ SCENARIOS: dict[str, Callable[[Lab], None]] = {
     "setup": scenario_setup,
     "commands": scenario_commands,
     "roles": scenario_roles,
+    "rotation": scenario_rotation,
     "prompts": scenario_prompts,
     "keyrings": scenario_keyrings,
     "headless": scenario_headless,

@@ -16,7 +16,15 @@ from typing import Any, Callable, NamedTuple
 
 from mfa_process import rotation
 from mfa_process.config import AwsFiles
-from mfa_process.errors import AwsRefused, ConfigError, KeyringError, NoTerminalError, StsError, UsageError
+from mfa_process.errors import (
+    AwsRefused,
+    ConfigError,
+    KeyringError,
+    NoTerminalError,
+    StsError,
+    StsUnreachable,
+    UsageError,
+)
 from mfa_process.redact import register
 from mfa_process.rotation import FILE, KEYRING, Journal
 
@@ -227,8 +235,8 @@ class Rotation:
             raise
 
     def notify(self, message: str) -> None:
-        """A line on the terminal (stderr without one)."""
-        self.ctx.notify(f"mfa-process: {message}")
+        """A line on the terminal (stderr without one), with the tool's prefix."""
+        self.ctx.notify(message)
 
     def start(self, *, resumed: bool = False) -> int:
         """Check the current pair, ask, then create, store, verify, retire."""
@@ -237,6 +245,11 @@ class Rotation:
         place = self.place
         answer = self.check(place.key_id, place.secret)
         user = rotation.user_from_arn(answer.arn or "")
+        if answer.arn is None and answer.may_pass:
+            raise StsUnreachable(
+                f"could not check the current access key {place.key_id} of profile '{self.profile}' with "
+                f"sts:GetCallerIdentity ({answer.problem}); nothing was changed, try again"
+            )
         if answer.arn is None:
             raise StsError(
                 f"AWS does not accept the current access key {place.key_id} of profile '{self.profile}' "

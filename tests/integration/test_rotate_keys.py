@@ -184,9 +184,16 @@ def test_no_long_term_keys_is_one_clear_line(sts_proxy, aws_home):
     assert result.stderr.count("\n") == 1 and sts_proxy.calls == []
 
 
-def wait_in_flight(sts_proxy: MfaStsProxy, action: str) -> None:
+def wait_in_flight(sts_proxy: MfaStsProxy, action: str, *, new_key_only: bool) -> None:
+    def held(call: Any) -> bool:
+        return (
+            call.action == action
+            and call.status is None
+            and (not new_key_only or call.access_key_id in sts_proxy.created_keys)
+        )
+
     deadline = time.monotonic() + HOLD
-    while not any(c.action == action and c.status is None for c in sts_proxy.calls):
+    while not any(held(c) for c in sts_proxy.calls):
         assert time.monotonic() < deadline, f"{action} never reached the proxy"
         time.sleep(0.05)
 
@@ -214,19 +221,22 @@ def test_interruption_at_each_step_keeps_a_working_pair_and_a_rerun_finishes(
     sts_proxy.hang_created_keys_only = new_key_only
     child = spawn(home, [MFA, "rotate-keys", "--profile", "source", "--yes"])
     answer_prompt(child, sts_proxy)
-    wait_in_flight(sts_proxy, action)
+    wait_in_flight(sts_proxy, action, new_key_only=new_key_only)
     child.kill(sig)
     child.expect(pexpect.EOF, timeout=HOLD)
     child.close()
     sts_proxy.stop_hanging()
     if sig == signal.SIGINT:
-        assert "run `mfa-process rotate-keys --profile source` again to finish it" in screen(child), screen(child)
+        assert "\nmfa-process: the rotation of profile source stopped (" in screen(child), screen(child)
+        assert "run `mfa-process rotate-keys --profile source` again to finish it" in screen(child)
     # the pair in the file is one IAM holds as active
     key_id, _secret = in_file(home)
     assert keys_of(moto_server).get(key_id) == "Active", (step, keys_of(moto_server), key_id)
     # a re-run (no new prompt: the MFA session is cached) finishes the job
     status, text = rotate(home, sts_proxy, prompt=False)
     assert status == 0, text
+    if step != "list":  # nothing had started before the key list
+        assert text.startswith("mfa-process: finishing the rotation of profile source that was interrupted ("), text
     final_id, final_secret = in_file(home)
     assert final_id != old_id and keys_of(moto_server) == {final_id: "Active"}, text
     assert sts_proxy.created_keys[final_id] == final_secret
@@ -314,3 +324,10 @@ def test_a_journal_that_does_not_match_is_one_clear_line(sts_proxy, aws_home, jo
     result = detached(aws_home, "--yes")
     one_line(result, 3, start or str(journal_file(aws_home)))
     assert sts_proxy.count("CreateAccessKey") == 0 and sts_proxy.count("DeleteAccessKey") == 0
+
+
+def test_sts_unavailable_for_the_first_check_says_try_again(sts_proxy, aws_home):
+    sts_proxy.fail_next_with(503, "ServiceUnavailable", "try later", action="GetCallerIdentity")
+    result = detached(aws_home, "--yes")
+    one_line(result, 6, "could not check the current access key ")
+    assert "nothing was changed, try again" in result.stderr and sts_proxy.count("GetSessionToken") == 0
