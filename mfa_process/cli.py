@@ -56,7 +56,7 @@ def _stderr(message: str) -> None:
 
     from mfa_process.voice import error
 
-    with contextlib.suppress(OSError, ValueError):  # stderr closed, or a pipe whose reader is gone
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed, or a pipe whose reader left
         error(message)
 
 

@@ -2,7 +2,8 @@
 # Install what the tests need on a Debian machine; safe and quick to run again.
 #
 #   - Debian packages: gnome-keyring, D-Bus tools, secret-tool, the AWS CLI v2 (/usr/bin/aws),
-#     fish, tmux, hyperfine, Node.js (only those missing; needs root or sudo)
+#     fish, tmux, hyperfine, zsh, libfaketime (tests move the clock), Go and the Go SDK v2 sources (a test
+#     builds a small Go SDK client offline), Node.js (only those missing; needs root or sudo)
 #   - .venv with `pip install -e '.[test]'` (awscli v1 lands in .venv/bin/aws)
 #   - tests/js/node_modules from package-lock.json
 #
@@ -23,7 +24,7 @@ quiet() {
 }
 
 # --- Debian packages -----------------------------------------------------------------------------
-packages=(gnome-keyring dbus dbus-x11 libsecret-tools awscli fish tmux hyperfine)
+packages=(gnome-keyring dbus dbus-x11 libsecret-tools awscli fish tmux hyperfine zsh libfaketime golang-go golang-github-aws-aws-sdk-go-v2-dev)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()

@@ -187,6 +187,8 @@ def _goes_nowhere(fd: int) -> bool:
     """Whether what is written to *fd* is lost: the descriptor is closed, or it is the null device."""
     import stat
 
+    if fd == 2 and sys.stderr is None:  # closed when Python started (the descriptor may be reused since)
+        return True
     try:
         info = os.fstat(fd)
     except OSError:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import time
 
 import pexpect
 import pytest
 
+from tests.support import clock
 from tests.support.clients import answer_prompt, finish, run_detached, screen, spawn
 from tests.support.home import VENV_BIN, AwsHome
 
@@ -60,7 +60,8 @@ def first_prompt(home: AwsHome, sts_proxy, profile: str) -> str:
 
 
 def test_one_prompt_serves_three_roles_then_silent_reassume(sts_proxy, aws_home):
-    add_role_profiles(aws_home, " --refresh-margin 893 --role-duration-seconds 900")
+    flags = " --refresh-margin 300 --role-duration-seconds 900"
+    add_role_profiles(aws_home, flags)
     first_prompt(aws_home, sts_proxy, "role0")
     for profile in ("role1", "role2"):
         result = aws(aws_home, profile)
@@ -83,10 +84,13 @@ def test_one_prompt_serves_three_roles_then_silent_reassume(sts_proxy, aws_home)
     assert result.returncode == 0, result.stderr
     assert sts_proxy.count("AssumeRole") == 3
 
-    # the real 900 s role session nears expiry (margin 893): re-assumed silently, no prompt, no new session
-    time.sleep(8)
-    result = aws(aws_home, "role0")
-    assert result.returncode == 0, result.stderr
+    # 700 s later the real 900 s role session is inside the 300 s margin: re-assumed silently (no terminal,
+    # so no prompt was possible), from the cached MFA session. The helper runs with its clock moved
+    # forward instead of the test waiting: no step depends on how fast the machine is.
+    helper = [MFA, "--profile", "source", "--config-profile", "role0", *flags.split()]  # role0's credential_process
+    later = run_detached(aws_home, helper, env=clock.shifted(700))
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout)["AccessKeyId"] == sts_proxy.issued[-1].access_key_id
     assert sts_proxy.count("AssumeRole") == 4
     assert sts_proxy.count("GetSessionToken") == 1
 
