@@ -145,13 +145,13 @@ def read_index(state: Path) -> dict[str, IndexEntry]:
     import json
 
     try:
-        return _index_entries(json.loads(text))
+        return entries_of(json.loads(text))
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         set_aside(state / INDEX_NAME, "is corrupt (not an index mfa-process wrote)")
         return {}
 
 
-def _index_entries(doc: Any) -> dict[str, IndexEntry]:
+def entries_of(doc: Any) -> dict[str, IndexEntry]:
     """The entries of a parsed index; raises ValueError (or TypeError...) for anything else."""
     out = {}
     for key, fields in doc["entries"].items():

@@ -71,6 +71,82 @@ def check_state_dir(probe: Probe) -> list[Finding]:
     return out
 
 
+#: The state files a run reads; each must be the user's own, writable by no one else, and readable.
+STATE_FILES = ("backend", "index.json", "used-codes.json")
+
+
+def parse_index(data: bytes | None) -> dict[str, object] | None:
+    """The entries of an ``index.json``'s bytes, or None when they are not an index mfa-process wrote."""
+    import json
+
+    from mfa_process.cache import entries_of
+    from mfa_process.paths import MAX_STATE_BYTES
+
+    if data is None or len(data) > MAX_STATE_BYTES:
+        return None
+    try:
+        return dict(entries_of(json.loads(data.decode("utf-8"))))
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
+        return None
+
+
+def _readable(name: str, data: bytes | None) -> bool:
+    """Whether a state file's content is what mfa-process writes (else the next run sets it aside)."""
+    import json
+
+    from mfa_process.paths import MAX_STATE_BYTES
+
+    if data is None or len(data) > MAX_STATE_BYTES:
+        return False
+    if name == "index.json":
+        return parse_index(data) is not None
+    try:
+        text = data.decode("utf-8")
+        return name != "used-codes.json" or isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def check_state_files(probe: Probe) -> list[Finding]:
+    """``backend``, ``index.json`` and ``used-codes.json``: the user's own, writable by no one else, readable."""
+    path = probe.state_dir
+    info = probe.lstat(path)
+    if info is None or not stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode):
+        return []  # nothing yet, or check_state_dir already said what is wrong
+    present, untrusted, corrupt = 0, [], []
+    for name in STATE_FILES:
+        found = probe.lstat(path / name)
+        if found is None:
+            continue
+        present += 1
+        if not stat.S_ISREG(found.st_mode):
+            untrusted.append(f"{name} is a symlink or not a regular file")
+        elif found.st_uid != probe.uid():
+            untrusted.append(f"{name} belongs to uid {found.st_uid}")
+        elif found.st_mode & 0o022:
+            untrusted.append(f"{name} is {_mode(found)}, writable by others")
+        elif not _readable(name, probe.read_bytes(path / name)):
+            corrupt.append(name)
+    if untrusted:
+        return [
+            fail(
+                "state files",
+                f"in {path}: {'; '.join(untrusted)}; mfa-process refuses to run until it is gone",
+                f"rm {path}/{{{','.join(STATE_FILES)}}} (mfa-process recreates them)",
+            )
+        ]
+    if corrupt:
+        names = ", ".join(corrupt)
+        return [
+            warn(
+                "state files",
+                f"{names} in {path} corrupt: the next run moves it aside (NAME.corrupt) and rebuilds it",
+                f"rm {' '.join(str(path / name) for name in corrupt)}",
+            )
+        ]
+    return [ok("state files", f"{present} in {path}, yours, private and readable")]
+
+
 def check_sessions(probe: Probe) -> list[Finding]:
     """The cached MFA session of each source profile checked, and its time left."""
     from mfa_process.cache import IndexEntry

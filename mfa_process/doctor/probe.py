@@ -120,11 +120,30 @@ class Probe:
         """This process's user id."""
         return os.getuid() if hasattr(os, "getuid") else 0
 
-    def cache_index(self) -> dict[str, object]:
-        """The secret-free index of cached sessions and role credentials."""
-        from mfa_process.cache import read_index
+    def read_bytes(self, path: Path) -> bytes | None:
+        """Up to 1 MiB and one byte of *path* (never through a symlink), or None when it cannot be read."""
+        from mfa_process.paths import MAX_STATE_BYTES
 
-        return dict(read_index(self.state_dir))
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return None
+        try:
+            return os.read(fd, MAX_STATE_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def cache_index(self) -> dict[str, object]:
+        """The secret-free index of cached sessions and role credentials; empty when absent or corrupt.
+
+        Read without side effects: a corrupt index is reported by ``state files``, not set aside here.
+        """
+        from mfa_process.doctor.local import parse_index
+
+        entries = parse_index(self.read_bytes(self.state_dir / "index.json"))
+        return dict(entries or {})
 
     def sts_date(self, profile: str, region: str | None) -> tuple[str, datetime] | None:
         """The STS endpoint *profile* uses and the time in its HTTP ``Date`` header (no credentials sent)."""

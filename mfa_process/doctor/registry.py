@@ -18,6 +18,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     profiles.check_keys,
     profiles.check_region,
     local.check_state_dir,
+    local.check_state_files,
     local.check_sessions,
     local.check_aws_cli,
     online.check_clock,

@@ -197,6 +197,46 @@ def test_a_state_dir_of_another_user_fails(home):
     assert line_of(lines, "state dir").startswith(f"fail  state dir: {state} belongs to uid 4242, not {os.getuid()}")
 
 
+#: name: (state file, its bytes, how it is made untrustworthy or None, the expected line's start)
+STATE_FILE_CASES = {
+    "backend of another user": ("backend", b"keyring.backends.null.Keyring\n", "chown", "fail  state files: in"),
+    "backend writable by others": ("backend", b"keyring.backends.null.Keyring\n", "chmod", "fail  state files: in"),
+    "backend not UTF-8": ("backend", b"\xff\xfe", None, "warn  state files: backend in"),
+    "index.json zone-less expiration": (
+        "index.json",
+        b'{"version": 1, "entries": {"k": {"kind": "session", "profile": "source", "serial": "s", '
+        b'"expiration": "2026-12-01T10:00:00"}}}',
+        None,
+        "warn  state files: index.json in",
+    ),
+    "used-codes.json not JSON": ("used-codes.json", b"{", None, "warn  state files: used-codes.json in"),
+}
+
+
+@pytest.mark.parametrize("case", STATE_FILE_CASES.values(), ids=STATE_FILE_CASES.keys())
+def test_untrusted_or_corrupt_state_files_are_named_and_left_alone(home, case):
+    name, content, spoil, expected = case
+    state = Path(home.env["XDG_STATE_HOME"]) / "mfa-process"
+    state.mkdir(mode=0o700, parents=True)
+    path = state / name
+    path.write_bytes(content)
+    path.chmod(0o600)
+    if spoil == "chown":
+        os.chown(path, 4242, 4242)
+    elif spoil == "chmod":
+        path.chmod(0o666)
+    code, lines = doctor(home)
+    line = line_of(lines, "state files")
+    assert line.startswith(expected), line
+    assert code == (1 if line.startswith("fail") else 0), "\n".join(lines)
+    if spoil:
+        assert f"{name} belongs to uid 4242" in line or f"{name} is 0o666, writable by others" in line, line
+    else:
+        assert "corrupt: the next run moves it aside (NAME.corrupt) and rebuilds it" in line, line
+    assert path.read_bytes() == content  # doctor only looks: nothing moved or rewritten
+    assert not path.with_name(f"{name}.corrupt").exists()
+
+
 def test_no_aws_cli_on_path_warns(home, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
