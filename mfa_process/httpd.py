@@ -7,8 +7,8 @@ context is not shared between threads), so any number of clients asking at once 
 
 When a code was needed and could not be had (no terminal, the prompt cancelled, wrong codes), the server
 stops asking: every request is answered at once with the same error until credentials can be served again
-(``mfa-process login`` in a terminal fills the cache). A polling client therefore costs one cache read per
-request, never a prompt loop.
+(``mfa-process login`` in a terminal fills the cache). A polling client therefore costs one pass through
+the cache per request, never a prompt loop.
 """
 
 from __future__ import annotations
