@@ -23,6 +23,7 @@ from mfa_process.records import Record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
     from typing import Callable, Final, Protocol
 
     class KeyInfo(Protocol):
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
 #: The IAM actions a rotation calls, all with the MFA session (``mfa-process policy`` must allow them).
 IAM_ACTIONS: Final = ("iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey")
+#: The journals' directory in the state directory.
+JOURNAL_DIR: Final = "rotations"
 PHASES: Final = ("started", "created", "stored", "verified", "retired")
 #: Where a pair can live.
 KEYRING: Final = "keyring"
@@ -93,6 +96,20 @@ class Journal(Record):
         except (ValueError, TypeError):
             return None
         return journal if journal.phase in PHASES and journal.where in (KEYRING, FILE) else None
+
+
+def journal_path(state: Path, profile: str) -> Path:
+    """Where the journal of *profile*'s rotation lives (the name is the profile, percent-escaped)."""
+    from urllib.parse import quote
+
+    return state / JOURNAL_DIR / f"{quote(profile, safe='')}.json"
+
+
+def unfinished(journal: Journal) -> str:
+    """What an interrupted rotation left, in a few words (for ``doctor``)."""
+    new = journal.new_id or "a new key"
+    place = "~/.aws/credentials" if journal.where == FILE else "the keyring"
+    return f"a key rotation stopped ({journal.phase}) while replacing {journal.old_id} with {new} in {place}"
 
 
 def next_step(journal: Journal | None, current_id: str, *, verify: bool) -> str:

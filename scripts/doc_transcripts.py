@@ -420,6 +420,7 @@ def scenario_rotation(lab: Lab) -> None:
 
     t.shell(home, "mfa-process rotate-keys --profile my-profile --yes", interrupt_when=verifying, status=True)
     lab.proxy.stop_hanging()
+    t.shell(home, "mfa-process doctor --profile my-profile | grep rotation")
     t.shell(home, "mfa-process rotate-keys --profile my-profile --yes")
     for secret in lab.proxy.created_keys.values():
         lab.secrets.add(secret)

@@ -101,13 +101,6 @@ def locate(files: AwsFiles, store: Any, profile: str) -> Place:
     return Place(KEYRING, stored[0], stored[1], path)
 
 
-def journal_path(state: Path, profile: str) -> Path:
-    """The journal of *profile*'s rotation in the state directory (it holds no secret)."""
-    from urllib.parse import quote
-
-    return state / "rotations" / f"{quote(profile, safe='')}.json"
-
-
 def read_journal(path: Path) -> Journal | None:
     """The journal of an interrupted rotation, or None."""
     try:
@@ -136,7 +129,7 @@ class Rotation:
         self.store = open_keys(self.ctx.state, env, allow_insecure=self.settings.allow_insecure_keyring)
         self.place = locate(files, self.store, self.profile)
         register(self.place.secret)
-        self.journal_file = journal_path(self.ctx.state, self.profile)
+        self.journal_file = rotation.journal_path(Path(self.ctx.state), self.profile)
         self.journal = read_journal(self.journal_file)
         self.args = args
         self.sleep: Callable[[float], None] = time.sleep

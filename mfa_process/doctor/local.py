@@ -169,3 +169,22 @@ def check_sessions(probe: Probe) -> list[Finding]:
         else:
             out.append(ok("session", f"cached, {format_left(left)} left", subject))
     return out
+
+
+def check_rotations(probe: Probe) -> list[Finding]:
+    """Key rotations that were interrupted (their journals in the state directory); nothing when there are none."""
+    from mfa_process.rotation import JOURNAL_DIR, Journal, unfinished
+
+    folder = probe.state_dir / JOURNAL_DIR
+    out = []
+    for name in probe.listdir(folder):
+        path = folder / name
+        journal = Journal.from_json(probe.read_text(path) or "")
+        if journal is None:
+            out.append(warn("rotation", f"{path} is not a rotation journal mfa-process can read", f"rm {path}"))
+            continue
+        if probe.profile is not None and journal.profile != probe.profile:
+            continue
+        fix = f"mfa-process rotate-keys --profile {journal.profile} (finishes it; the key in place works meanwhile)"
+        out.append(warn("rotation", unfinished(journal), fix, f"profile {journal.profile}"))
+    return out

@@ -116,6 +116,13 @@ class Probe:
         except OSError:
             return []
 
+    def read_text(self, path: Path) -> str | None:
+        """The text of file *path*, or None when it cannot be read."""
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
     def uid(self) -> int:
         """This process's user id."""
         return os.getuid() if hasattr(os, "getuid") else 0

@@ -20,6 +20,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     local.check_state_dir,
     local.check_state_files,
     local.check_sessions,
+    local.check_rotations,
     local.check_aws_cli,
     online.check_clock,
 )

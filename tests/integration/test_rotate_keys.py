@@ -232,6 +232,11 @@ def test_interruption_at_each_step_keeps_a_working_pair_and_a_rerun_finishes(
     # the pair in the file is one IAM holds as active
     key_id, _secret = in_file(home)
     assert keys_of(moto_server).get(key_id) == "Active", (step, keys_of(moto_server), key_id)
+    # doctor says how to finish (nothing had started while the keys were being listed)
+    doctor = run_detached(home, [MFA, "doctor", "--profile", "source"])
+    warning = "warn  rotation (profile source): a key rotation stopped ("
+    fix = "fix: mfa-process rotate-keys --profile source (finishes it"
+    assert (warning in doctor.stdout and fix in doctor.stdout) == (step != "list"), doctor.stdout
     # a re-run (no new prompt: the MFA session is cached) finishes the job
     status, text = rotate(home, sts_proxy, prompt=False)
     assert status == 0, text

@@ -89,3 +89,38 @@ def test_shadows_are_found_under_every_spelling_of_the_profile() -> None:
         (CREDENTIALS, "my profile", ("aws_session_token",)),
     ]
     assert find_shadows("third", config=(CONFIG, config), credentials=(CREDENTIALS, credentials)) == []
+
+
+class RotationProbe:
+    """A probe with journals in its state directory (only what check_rotations reads)."""
+
+    def __init__(self, files: dict[str, str], profile: str | None = None) -> None:
+        self.state_dir = Path("/state")
+        self.files = files
+        self.profile = profile
+
+    def listdir(self, path: Path) -> list[str]:
+        return sorted(self.files) if path == Path("/state/rotations") else []
+
+    def read_text(self, path: Path) -> str | None:
+        return self.files.get(path.name)
+
+
+def test_an_interrupted_rotation_is_a_warning_that_says_how_to_finish() -> None:
+    from mfa_process.doctor.local import check_rotations
+    from mfa_process.rotation import Journal
+
+    journal = Journal(
+        profile="dev", where="file", user="alice", old_id="AKIAOLD", phase="stored", started=0, new_id="AKIANEW"
+    )
+    probe = RotationProbe({"dev.json": journal.to_json(), "bad.json": "{"})
+    lines = [f.line() for f in check_rotations(probe)]  # type: ignore[arg-type]
+    assert lines == [
+        "warn  rotation: /state/rotations/bad.json is not a rotation journal mfa-process can read; "
+        "fix: rm /state/rotations/bad.json",
+        "warn  rotation (profile dev): a key rotation stopped (stored) while replacing AKIAOLD with AKIANEW in "
+        "~/.aws/credentials; fix: mfa-process rotate-keys --profile dev "
+        "(finishes it; the key in place works meanwhile)",
+    ]
+    assert check_rotations(RotationProbe({"dev.json": journal.to_json()}, profile="other")) == []  # type: ignore[arg-type]
+    assert check_rotations(RotationProbe({})) == []  # type: ignore[arg-type]
