@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 
@@ -32,6 +33,18 @@ def _mode(info: object) -> str:
     return oct(stat.S_IMODE(info.st_mode))  # type: ignore[attr-defined]
 
 
+def _not_private(name: str, info: os.stat_result, uid: int, forbidden: int) -> str | None:
+    """What makes file *name* (its ``lstat``) untrustworthy: not a regular file, another owner, or a mode
+    with a *forbidden* bit; None when it is fine."""
+    if not stat.S_ISREG(info.st_mode):
+        return f"{name} is not a regular file"
+    if info.st_uid != uid:
+        return f"{name} belongs to uid {info.st_uid}"
+    if info.st_mode & forbidden:
+        return f"{name} is {_mode(info)}"
+    return None
+
+
 def check_state_dir(probe: Probe) -> list[Finding]:
     """The state directory is a private directory of this user, and so is every lock file in it."""
     path = probe.state_dir
@@ -52,12 +65,9 @@ def check_state_dir(probe: Probe) -> list[Finding]:
         lock = probe.lstat(locks / name)
         if lock is None:
             continue
-        if not stat.S_ISREG(lock.st_mode):
-            bad.append(f"{name} is not a regular file")
-        elif lock.st_uid != probe.uid():
-            bad.append(f"{name} belongs to uid {lock.st_uid}")
-        elif lock.st_mode & 0o077:
-            bad.append(f"{name} is {_mode(lock)}")
+        problem = _not_private(name, lock, probe.uid(), 0o077)
+        if problem:
+            bad.append(problem)
     if bad:
         out.append(
             fail(
@@ -119,19 +129,16 @@ def check_state_files(probe: Probe) -> list[Finding]:
         if found is None:
             continue
         present += 1
-        if not stat.S_ISREG(found.st_mode):
-            untrusted.append(f"{name} is a symlink or not a regular file")
-        elif found.st_uid != probe.uid():
-            untrusted.append(f"{name} belongs to uid {found.st_uid}")
-        elif found.st_mode & 0o022:
-            untrusted.append(f"{name} is {_mode(found)}, writable by others")
+        problem = _not_private(name, found, probe.uid(), 0o022)
+        if problem:
+            untrusted.append(problem)
         elif not _readable(name, probe.read_bytes(path / name)):
             corrupt.append(name)
     if untrusted:
         return [
             fail(
                 "state files",
-                f"in {path}: {'; '.join(untrusted)}; mfa-process refuses to run until it is gone",
+                f"in {path}: {'; '.join(untrusted)}; mfa-process refuses to use them until they are gone",
                 f"rm {path}/{{{','.join(STATE_FILES)}}} (mfa-process recreates them)",
             )
         ]

@@ -64,28 +64,16 @@ def classify_backend(backend: Any) -> str:
 
 
 def _with_timeout(func: Callable[..., T], *args: str, timeout: float = KEYRING_TIMEOUT) -> T:
-    """Run one keyring call in a daemon thread so a keyring that waits on an unlock prompt cannot hang us."""
-    import threading
+    """Run one keyring call under a deadline so a keyring that waits on an unlock prompt cannot hang us."""
+    from mfa_process.deadline import DeadlineExceeded, call_within
 
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = func(*args)
-        except BaseException as exc:  # handed to the caller's thread below
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
+    try:
+        return call_within(timeout, func, *args)
+    except DeadlineExceeded:
         raise KeyringUnavailable(
             f"the keyring did not answer within {int(timeout)} s; it is probably locked: unlock it "
             "(log in to the desktop, or `gnome-keyring-daemon --unlock`) and retry"
-        )
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+        ) from None
 
 
 class KeyringStore:

@@ -525,11 +525,29 @@ def test_read_on_the_wire(short_dir: str) -> None:
         server.close()
 
 
-def test_an_error_reply_on_the_wire_is_unavailable(short_dir: str) -> None:
+def _listening(short_dir: str) -> tuple[socket.socket, str]:
+    """A Unix socket listening in *short_dir*, for a scripted Secret Service; and its path."""
     path = os.path.join(short_dir, "ss")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen()
+    return server, path
+
+
+def _read_is_unavailable(server: socket.socket, path: str, script: Any, pattern: str) -> None:
+    """A read against *script* on *server* fails with :class:`FastReadUnavailable` matching *pattern*."""
+    running = Script(server, script)
+    try:
+        with pytest.raises(FastReadUnavailable, match=pattern):
+            fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"})
+        running.join()
+    finally:
+        server.close()
+    assert fastkeyring._bus is None
+
+
+def test_an_error_reply_on_the_wire_is_unavailable(short_dir: str) -> None:
+    server, path = _listening(short_dir)
 
     def secret_service(peer: Peer) -> None:
         peer.sock, _ = server.accept()
@@ -538,14 +556,7 @@ def test_an_error_reply_on_the_wire_is_unavailable(short_dir: str) -> None:
         peer.send(jeepney.new_error(call, "org.freedesktop.Secret.Error.NoSuchObject", "s", ("No such collection",)))
         peer.sock.close()
 
-    running = Script(server, secret_service)
-    try:
-        with pytest.raises(FastReadUnavailable, match=r"lookup failed: DBusError: .*NoSuchObject: No such collection"):
-            fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"})
-        running.join()
-    finally:
-        server.close()
-    assert fastkeyring._bus is None
+    _read_is_unavailable(server, path, secret_service, r"lookup failed: DBusError: .*NoSuchObject: No such collection")
 
 
 #: What a hostile or broken Secret Service answers GetSecret with; each must end the read at once.
@@ -557,10 +568,7 @@ HOSTILE_SECRETS = {
 
 @pytest.mark.parametrize("reply", HOSTILE_SECRETS.values(), ids=HOSTILE_SECRETS.keys())
 def test_a_hostile_secret_reply_on_the_wire_is_unavailable(short_dir: str, reply: tuple[str, tuple[Any, ...]]) -> None:
-    path = os.path.join(short_dir, "ss")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen()
+    server, path = _listening(short_dir)
     signature, body = reply
 
     def secret_service(peer: Peer) -> None:
@@ -579,14 +587,7 @@ def test_a_hostile_secret_reply_on_the_wire_is_unavailable(short_dir: str, reply
             peer.send(jeepney.new_method_return(call, signature, body))
         peer.sock.close()
 
-    running = Script(server, secret_service)
-    try:
-        with pytest.raises(FastReadUnavailable, match=r"lookup failed: ProtocolError: .*(signature|limit)"):
-            fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"})
-        running.join()
-    finally:
-        server.close()
-    assert fastkeyring._bus is None
+    _read_is_unavailable(server, path, secret_service, r"lookup failed: ProtocolError: .*(signature|limit)")
 
 
 # -- import cost -----------------------------------------------------------------------------------------
