@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -109,12 +110,16 @@ def run_driver(home, stacks: dict[str, str], proxy) -> tuple[str, dict]:
     report_path = home.home / "terraform-report.json"
     child = spawn(home, [sys.executable, DRIVER, str(report_path), *stacks], **TF_ENV)
     child.expect(rf"terraform \S+: init x{len(stacks)}")
-    # All inits look credentials up at once: one helper asks, any other waits for it (and says so);
-    # the code is typed only once all are on the screen, in whichever order they came.
-    wanted = {0} if len(stacks) == 1 else {0, 1}
-    seen: set[int] = set()
-    while seen != wanted:
-        seen.add(child.expect([PROMPT, "waiting for another mfa-process"], timeout=45))
+    # All inits look credentials up at once: one helper asks, any other waits for it, silently since the
+    # prompt is on its own terminal. The code is typed once every stack's helper has started.
+    child.expect(PROMPT, timeout=45)
+    log = home.home / "helper-runs.log"
+    for _ in range(450):  # a hang guard, not a time window: the loop ends as soon as all have started
+        if log.exists() and len(log.read_text().splitlines()) >= len(stacks):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"not every stack ran the helper:\n{screen(child)}")
     child.sendline(proxy.fresh_code())  # well inside Terraform's 60 s credential_process limit
     status = finish(child, timeout=120)
     out = screen(child)

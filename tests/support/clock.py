@@ -9,6 +9,7 @@ timeouts and hang guards keep working. ``scripts/deps.sh`` installs ``libfaketim
 from __future__ import annotations
 
 import glob
+from datetime import datetime, timezone
 
 import pytest
 
@@ -38,6 +39,8 @@ def shifted(seconds: int) -> dict[str, str]:
     return _env(f"{seconds:+d}s")
 
 
-def frozen(at: str = "2026-12-01 12:00:00") -> dict[str, str]:
+def frozen(at: str | datetime = "2026-12-01 12:00:00") -> dict[str, str]:
     """Environment that runs every program at the same instant *at* (UTC), however long it takes."""
+    if isinstance(at, datetime):
+        at = at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     return {**_env(at), "TZ": "UTC"}
