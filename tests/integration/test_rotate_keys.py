@@ -242,6 +242,8 @@ def test_interruption_at_each_step_keeps_a_working_pair_and_a_rerun_finishes(
     assert status == 0, text
     if step != "list":  # nothing had started before the key list
         assert text.startswith("mfa-process: finishing the rotation of profile source that was interrupted ("), text
+    if step == "retire-answer-lost":
+        assert f"old access key {old_id} was already deleted" in text, text
     final_id, final_secret = in_file(home)
     assert final_id != old_id and keys_of(moto_server) == {final_id: "Active"}, text
     assert sts_proxy.created_keys[final_id] == final_secret
@@ -336,3 +338,26 @@ def test_sts_unavailable_for_the_first_check_says_try_again(sts_proxy, aws_home)
     result = detached(aws_home, "--yes")
     one_line(result, 6, "could not check the current access key ")
     assert "nothing was changed, try again" in result.stderr and sts_proxy.count("GetSessionToken") == 0
+
+
+def test_no_verify_skips_the_check_of_the_new_key(sts_proxy, aws_home_factory, moto_server):
+    home, _ = file_home(sts_proxy, aws_home_factory)
+    status, text = rotate(home, sts_proxy, "--no-verify")
+    assert status == 0, text
+    (new_id,) = sts_proxy.created_keys
+    assert not [c for c in sts_proxy.calls if c.action == "GetCallerIdentity" and c.access_key_id == new_id]
+    assert keys_of(moto_server) == {new_id: "Active"} and in_file(home)[0] == new_id
+
+
+def test_keys_in_the_file_and_a_copy_in_the_keyring_are_both_replaced(sts_proxy, aws_home, moto_server):
+    stored = run_detached(aws_home, [MFA, "store-keys", "--profile", "source"])  # keeps the file's lines
+    assert stored.returncode == 0, stored.stderr
+    status, text = rotate(aws_home, sts_proxy)
+    assert status == 0, text
+    (new_id,) = sts_proxy.created_keys
+    assert "(and its copy in the keyring)" in text and in_file(aws_home)[0] == new_id
+    # without the file's lines the keyring copy is what the tool reads: it must be the new, working pair
+    aws_home.write_credentials({})
+    status, text = rotate(aws_home, sts_proxy, prompt=False)
+    assert status == 0, text
+    assert f"old access key {new_id} was deleted" in text and "stored in the keyring" in text

@@ -172,3 +172,49 @@ def test_other_services_pass_through(sts_proxy: MfaStsProxy) -> None:
     assert [device["SerialNumber"] for device in devices] == [sts_proxy.mfa_serial]
     assert sts_proxy.action_counts == {"ListMFADevices": 1}
     assert sts_proxy.get_session_token_calls == 0
+
+
+@pytest.mark.parametrize("change", ["delete", "deactivate"])
+def test_a_deleted_or_inactive_key_is_refused_as_aws_does_though_moto_accepts_it(
+    sts_proxy: MfaStsProxy, moto_server: Any, change: str
+) -> None:
+    admin = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    ).client("iam", endpoint_url=moto_server.url)
+    through_proxy = sts_client(sts_proxy)
+    assert through_proxy.get_caller_identity()["Arn"].endswith(":user/alice")
+    if change == "delete":
+        admin.delete_access_key(UserName="alice", AccessKeyId=sts_proxy.access_key_id)
+    else:
+        admin.update_access_key(UserName="alice", AccessKeyId=sts_proxy.access_key_id, Status="Inactive")
+    direct = boto3.session.Session(
+        aws_access_key_id=sts_proxy.access_key_id,
+        aws_secret_access_key=sts_proxy.secret_access_key,
+        region_name="us-east-1",
+    ).client("sts", endpoint_url=moto_server.url)
+    assert direct.get_caller_identity()["Account"]  # moto answers for any key: the reason for the check
+    with pytest.raises(ClientError) as error:
+        through_proxy.get_caller_identity()
+    assert error.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError) as error:
+        get_session_token(through_proxy, sts_proxy, sts_proxy.fresh_code())
+    assert error.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_created_keys_are_recorded_and_can_be_refused(sts_proxy: MfaStsProxy) -> None:
+    iam = boto3.session.Session(
+        aws_access_key_id=sts_proxy.access_key_id,
+        aws_secret_access_key=sts_proxy.secret_access_key,
+        region_name="us-east-1",
+    ).client("iam", endpoint_url=sts_proxy.url)
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    assert sts_proxy.created_keys == {key["AccessKeyId"]: key["SecretAccessKey"]}
+    new = boto3.session.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
+    ).client("sts", endpoint_url=sts_proxy.url)
+    assert new.get_caller_identity()["Arn"].endswith(":user/alice")
+    sts_proxy.refuse_created_keys = True
+    with pytest.raises(ClientError) as error:
+        new.get_caller_identity()
+    assert error.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
