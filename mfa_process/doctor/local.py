@@ -6,6 +6,7 @@ import os
 import re
 import stat
 
+from mfa_process import DOCS_URL
 from mfa_process.doctor import Finding, fail, ok, warn
 from mfa_process.doctor.probe import Probe
 
@@ -152,6 +153,35 @@ def check_state_files(probe: Probe) -> list[Finding]:
             )
         ]
     return [ok("state files", f"{present} in {path}, yours, private and readable")]
+
+
+def check_cache(probe: Probe) -> list[Finding]:
+    """The cache backend ``--cache auto`` uses: which, why, whether it works, and whether hits take the fast path."""
+    from mfa_process.errors import KeyringError
+
+    try:
+        found = probe.cache_description()
+    except KeyringError as exc:
+        return [
+            fail(
+                "cache",
+                f"no usable backend: {exc}",
+                "see https://github.com/mfa-process/mfa-process/blob/main/docs/keyrings.md",
+            )
+        ]
+    saw = f"{found['cache']} ({found['backend']}): {found['reason']}"
+    if found["cache"] == "kernel":
+        return [ok("cache", f"{saw}; hits are two system calls; the cache is lost on reboot")]
+    fast = found.get("fast_path", "")
+    if fast == "active":
+        return [ok("cache", f"{saw}; hits read the Secret Service directly (fast path active)")]
+    return [
+        warn(
+            "cache",
+            f"{saw}; the fast path is off ({fast or 'keyring answers every read'}): each hit imports keyring",
+            f"let --cache auto pick the Secret Service or kernel keyring ({DOCS_URL}/keyrings.md#choosing-the-cache)",
+        )
+    ]
 
 
 def check_sessions(probe: Probe) -> list[Finding]:

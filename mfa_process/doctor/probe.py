@@ -95,6 +95,12 @@ class Probe:
 
         return load_keys(open_keys(self.state_dir, self.env, allow_insecure=True), profile) is not None
 
+    def cache_description(self) -> dict[str, str]:
+        """Which cache backend ``--cache auto`` picks here and why (raises KeyringError when none is usable)."""
+        from mfa_process.keystore.choose import open_cache
+
+        return {k: str(v) for k, v in open_cache(self.state_dir, self.env).describe().items()}
+
     @functools.cached_property
     def state_dir(self) -> Path:
         """Where mfa-process keeps its locks and index."""

@@ -19,6 +19,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     profiles.check_region,
     local.check_state_dir,
     local.check_state_files,
+    local.check_cache,
     local.check_sessions,
     local.check_rotations,
     local.check_aws_cli,

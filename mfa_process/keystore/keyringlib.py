@@ -63,17 +63,27 @@ def classify_backend(backend: Any) -> str:
     return "secure"
 
 
-def _with_timeout(func: Callable[..., T], *args: str, timeout: float = KEYRING_TIMEOUT) -> T:
+#: What a keyring call that does not come back means, most of the time.
+LOCKED_HINT: Final = (
+    "the keyring did not answer within {seconds} s; it is probably locked: unlock it "
+    "(log in to the desktop, or `gnome-keyring-daemon --unlock`) and retry"
+)
+#: What a backend discovery that does not come back means: something on the session bus accepts
+#: connections and never answers (keyring's Secret Service probe talks to it before any item call).
+SILENT_BUS_HINT: Final = (
+    "the keyring backend did not load within {seconds} s: the D-Bus session bus (DBUS_SESSION_BUS_ADDRESS) "
+    "accepts connections but does not answer; restart the session or unset the variable and use --cache kernel"
+)
+
+
+def _with_timeout(func: Callable[..., T], *args: str, timeout: float = KEYRING_TIMEOUT, hint: str = LOCKED_HINT) -> T:
     """Run one keyring call under a deadline so a keyring that waits on an unlock prompt cannot hang us."""
     from mfa_process.deadline import DeadlineExceeded, call_within
 
     try:
         return call_within(timeout, func, *args)
     except DeadlineExceeded:
-        raise KeyringUnavailable(
-            f"the keyring did not answer within {int(timeout)} s; it is probably locked: unlock it "
-            "(log in to the desktop, or `gnome-keyring-daemon --unlock`) and retry"
-        ) from None
+        raise KeyringUnavailable(hint.format(seconds=int(timeout) or timeout)) from None
 
 
 class KeyringStore:
@@ -95,6 +105,8 @@ class KeyringStore:
         self.fast_reads = fast_reads and forced is None
         #: A keyring backend class path to use instead of keyring's own choice.
         self.forced = forced
+        #: Bound, in seconds, on loading the backend and on each keyring call.
+        self.timeout = KEYRING_TIMEOUT
         self._backend: Any = None
 
     @property
@@ -115,18 +127,19 @@ class KeyringStore:
         """The keyring backend, checked once: absent or plain-text backends are refused."""
         if self._backend is not None:
             return self._backend
-        try:
-            import keyring
-        except ImportError:  # pragma: no cover - keyring is a dependency
-            raise KeyringUnavailable(NO_BACKEND_HELP) from None
-        try:
-            if self.forced:
-                import keyring.core
 
-                backend = keyring.core.load_keyring(self.forced)
-            else:
-                backend = self._remembered_or_none() or keyring.get_keyring()
-        except StateError:  # the state directory or its backend file cannot be trusted: say so
+        def load() -> Any:
+            import keyring.core
+
+            if self.forced:
+                return keyring.core.load_keyring(self.forced)
+            return self._remembered_or_none() or keyring.core.get_keyring()
+
+        try:
+            # Discovery asks each backend whether it is viable; the Secret Service's answer needs the
+            # session bus, which may accept the connection and never reply: bounded like every call.
+            backend = _with_timeout(load, timeout=self.timeout, hint=SILENT_BUS_HINT)
+        except (StateError, KeyringUnavailable):  # the state directory or its backend file cannot be trusted: say so
             raise
         except Exception as exc:
             raise KeyringUnavailable(
@@ -183,6 +196,8 @@ class KeyringStore:
             return False, None
         try:
             return True, secretservice.read(SERVICE, name, env=self.env, timeout=KEYRING_TIMEOUT)
+        except secretservice.FastReadTimeout as exc:
+            raise secretservice.timed_out(exc) from None
         except secretservice.FastReadUnavailable:
             return False, None
 
@@ -214,15 +229,20 @@ class KeyringStore:
         return []
 
     def describe(self) -> dict[str, Any]:
-        """The keyring backend's class path."""
-        return {"backend": class_path(self.backend())}
+        """The keyring backend's class path, and whether reads take the Secret Service fast path."""
+        from mfa_process.keystore import secretservice
+
+        backend = class_path(self.backend())
+        if self.fast_reads and secretservice.decide_for(self.env, self.remembered_backend()):
+            return {"backend": backend, "fast_path": "active"}
+        return {"backend": backend, "fast_path": f"off: keyring's backend is {backend}"}
 
     def _call(self, verb: str, method: str, *args: str) -> Any:
         backend = self.backend()
         import keyring.errors
 
         try:
-            return _with_timeout(getattr(backend, method), SERVICE, *args)
+            return _with_timeout(getattr(backend, method), SERVICE, *args, timeout=self.timeout)
         except KeyringError:
             raise
         except keyring.errors.KeyringLocked:

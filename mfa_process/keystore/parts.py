@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 #: Largest value stored in one item, in characters (fits Windows' 2560-byte UTF-16 limit).
 PART_SIZE: Final = 1000
 HEAD_PREFIX: Final = "parts:"
+#: Most parts a head may name: 64 000 characters, far above any credentials (a session is about 1 200). A
+#: head naming more is corrupt: acting on it would mean millions of keyring calls under the lock.
+MAX_PARTS: Final = 64
+_HEX: Final = frozenset("0123456789abcdef")
 
 
 def _digest(value: str) -> str:
@@ -36,13 +40,18 @@ class SplitStore:
         self.part_size = part_size
 
     def _parts_of(self, head: str | None) -> list[str]:
+        """Suffixes of the parts a head names; none for a plain value or a corrupt head."""
         if not head or not head.startswith(HEAD_PREFIX):
             return []
-        try:
-            _, gen, count, _ = head.split(":")
-            return [f"#{gen}.{i}" for i in range(int(count))]
-        except ValueError:
+        fields = head.split(":")
+        if len(fields) != 4:
             return []
+        _, gen, count, digest = fields
+        if not (len(gen) == 8 and set(gen) <= _HEX and len(digest) == 16 and set(digest) <= _HEX):
+            return []
+        if not (count.isdigit() and len(count) <= 2 and 1 <= int(count) <= MAX_PARTS):
+            return []
+        return [f"#{gen}.{i}" for i in range(int(count))]
 
     def _old_parts(self, key: str) -> list[str]:
         """Parts of the value stored now; an unreadable head (corrupt, not UTF-8) has none to clean up."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import time
 
 from mfa_process.keystore import config_path
 
@@ -73,6 +74,10 @@ class FastReadUnavailable(Exception):
     """The fast path cannot answer with certainty; ask ``keyring`` instead."""
 
 
+class FastReadTimeout(FastReadUnavailable):
+    """The Secret Service took the whole time budget of this process; it is not asked again."""
+
+
 class EntryUnreadable(FastReadUnavailable):
     """The Secret Service answered, but this one entry cannot be read fast (keyring decides what it is)."""
 
@@ -86,19 +91,30 @@ class _Bus:
         self.address = address
         self.conn = dbus.connect(address, timeout)
         self.plain_session: str | None = None
+        #: ``time.monotonic()`` by which the current read must be done (set by :func:`read`).
+        self.deadline = time.monotonic() + timeout
 
     def call(self, path: str, interface: str, method: str, signature: str, *body: Any) -> list[Any]:
         """Call ``org.freedesktop.Secret.<interface>.<method>`` on ``path``; return the reply's values.
 
         The reply must have the signature the specification gives the method (:data:`_REPLIES`).
         """
+        self._bound()
         reply = _REPLIES[method]
         return self.conn.call(_BUS_NAME, path, _IFACE + interface, method, signature, *body, reply=reply)
+
+    def _bound(self) -> None:
+        """Give the next exchange only what is left of the read's deadline."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the read's deadline passed")
+        self.conn.timeout = left
 
     def get_property(self, path: str, interface: str, name: str) -> Any:
         """Return ``(signature, value)`` of property ``org.freedesktop.Secret.<interface>.<name>``."""
         from mfa_process.dbus import PROPERTIES
 
+        self._bound()
         (variant,) = self.conn.call(_BUS_NAME, path, PROPERTIES, "Get", "ss", _IFACE + interface, name, reply="v")
         return variant
 
@@ -110,6 +126,9 @@ class _Bus:
 #: The connection :func:`read` keeps for the rest of the (short-lived) process; see :func:`close`.
 #: Not guarded by a lock: call :func:`read` from one thread at a time.
 _bus: _Bus | None = None
+#: Seconds this process has spent in :func:`read` so far: all its reads share one budget of
+#: :data:`TIMEOUT`, so a slow service costs a hit (head and parts, several exchanges each) at most that.
+_spent = 0.0
 
 
 def read(
@@ -123,30 +142,41 @@ def read(
     """Return what ``keyring.get_password(service, username)`` would, or None when no item matches.
 
     Valid only when keyring's backend is the Secret Service one (see :func:`decide_for`). ``env`` defaults
-    to ``os.environ`` (``DBUS_SESSION_BUS_ADDRESS``, ``KEYRING_PROPERTY_*``). ``timeout`` bounds
-    connecting and each D-Bus exchange, in seconds. ``encrypted`` selects the DH transfer session.
+    to ``os.environ`` (``DBUS_SESSION_BUS_ADDRESS``, ``KEYRING_PROPERTY_*``). ``timeout`` bounds the whole
+    read (connecting and every exchange), in seconds, and no more than what is left of the process's
+    budget of :data:`TIMEOUT` seconds for all its reads. ``encrypted`` selects the DH transfer session.
     The connection is kept for later calls in this process until :func:`close`.
 
     Raises :class:`FastReadUnavailable` when no session bus or Secret Service answers, the collection is
-    missing or locked, the item needs unlocking, D-Bus fails, or the secret is not valid UTF-8.
+    missing or locked, the item needs unlocking, D-Bus fails, or the secret is not valid UTF-8;
+    :class:`FastReadTimeout` once the budget is spent.
     """
-    global _bus  # noqa: PLW0603 - one connection per process, reused by every read
+    global _bus, _spent  # noqa: PLW0603 - one connection and one time budget per process
     environ = os.environ if env is None else env
     username_attr, service_attr, collection = _backend_settings(environ)
     address = environ.get("DBUS_SESSION_BUS_ADDRESS")
     if not address:
         raise FastReadUnavailable("DBUS_SESSION_BUS_ADDRESS is not set")
+    start = time.monotonic()
+    left = min(timeout, TIMEOUT - _spent)
+    if left <= 0:
+        raise FastReadTimeout(f"the Secret Service did not answer within {TIMEOUT:g} s")
     try:
         if _bus is None or _bus.address != address:
             close()
-            _bus = _Bus(address, timeout)
-        _bus.conn.timeout = timeout
+            _bus = _Bus(address, left)
+        _bus.deadline = start + left
         secret = _lookup(_bus, collection, {username_attr: username, service_attr: service}, encrypted)
     except Exception as exc:  # OSError (timeouts included), dbus.DBusError, dbus.ProtocolError, ValueError...
         close()
         if isinstance(exc, FastReadUnavailable):
             raise
+        if isinstance(exc, TimeoutError):
+            _spent = TIMEOUT  # a service that let one read time out is not waited for again
+            raise FastReadTimeout(f"the Secret Service did not answer within {left:g} s") from None
         raise FastReadUnavailable(f"Secret Service lookup failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _spent = min(TIMEOUT, _spent + time.monotonic() - start)
     if secret is None:
         return None
     try:
@@ -322,11 +352,14 @@ class SecretServiceBackend:
         return self._writer
 
     def get(self, name: str) -> str | None:
-        """Read over D-Bus; where that cannot answer with certainty, through keyring."""
+        """Read over D-Bus; where that cannot answer with certainty, through keyring (not after a timeout:
+        keyring would wait on the same silent service again)."""
         from mfa_process.keystore import SERVICE
 
         try:
             value = read(SERVICE, name, env=self.env)
+        except FastReadTimeout as exc:
+            raise timed_out(exc) from None
         except FastReadUnavailable as exc:
             self.slow_reason = str(exc)
             return self.writer.get(name)  # type: ignore[no-any-return]
@@ -359,3 +392,13 @@ class SecretServiceBackend:
     def describe(self) -> dict[str, Any]:
         """The backend class and whether reads take the fast path."""
         return {"backend": SECRET_SERVICE_BACKEND, "fast_path": self.slow_reason or "active"}
+
+
+def timed_out(exc: FastReadTimeout) -> Exception:
+    """The one line for a Secret Service that let a read run out of time."""
+    from mfa_process.errors import KeyringUnavailable
+
+    return KeyringUnavailable(
+        f"{exc}; restart the keyring daemon (log out and in, or `gnome-keyring-daemon --replace`), "
+        "or use --cache kernel"
+    )

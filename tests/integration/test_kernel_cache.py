@@ -19,6 +19,7 @@ from mfa_process.paths import state_dir
 from tests.support.clients import AWS_V1, AWS_V2, MFA, answer_prompt, finish, run_detached, screen, spawn
 from tests.support.home import AwsHome
 from tests.support.kernelkeys import proc_keys, purge
+from tests.support.server import login
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the kernel keyring is Linux's")
 
@@ -37,18 +38,15 @@ def kernel_of(home: AwsHome) -> KernelBackend:
     return KernelBackend(state_dir(home.env))
 
 
-def login(home: AwsHome, sts_proxy) -> None:
-    child = spawn(home, [MFA, "login", "--profile", "source"])
-    answer_prompt(child, sts_proxy)
-    assert finish(child) == 0, screen(child)
-
-
 def test_headless_aws_cli_and_boto3_are_served_from_the_kernel_keyring(sts_proxy, headless):
     login(headless, sts_proxy)
     status = json.loads(run_detached(headless, [MFA, "status", "--json"]).stdout)
     assert status["cache"] == "kernel"
     assert status["reason"].startswith("no D-Bus session bus")
     assert [e["state"] for e in status["entries"]] == ["valid"]
+    doctor = run_detached(headless, [MFA, "doctor", "--profile", "source"]).stdout.splitlines()
+    [line] = [line for line in doctor if line.startswith(("ok    cache:", "warn  cache:", "fail  cache:"))]
+    assert line.startswith("ok    cache: kernel (kernel keyring (@u)): no D-Bus session bus"), line
     for aws in ([AWS_V1], [AWS_V2, "--endpoint-url", sts_proxy.url]):  # CLI v2 2.9 ignores AWS_ENDPOINT_URL
         out = run_detached(
             headless, [*aws, "sts", "get-caller-identity", "--profile", "source-mfa", "--output", "json"]

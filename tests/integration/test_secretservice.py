@@ -49,8 +49,10 @@ def _unavailable_here(reason: str) -> NoReturn:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_connection() -> Iterator[None]:
+def _fresh_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A new connection, and the time budget of a new process (each test is one "process")."""
     fastkeyring.close()
+    monkeypatch.setattr(fastkeyring, "_spent", 0.0)
     yield
     fastkeyring.close()
 

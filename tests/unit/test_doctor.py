@@ -124,3 +124,61 @@ def test_an_interrupted_rotation_is_a_warning_that_says_how_to_finish() -> None:
     ]
     assert check_rotations(RotationProbe({"dev.json": journal.to_json()}, profile="other")) == []  # type: ignore[arg-type]
     assert check_rotations(RotationProbe({})) == []  # type: ignore[arg-type]
+
+
+class CacheProbe:
+    """A probe that answers only what the cache check asks."""
+
+    def __init__(self, found: dict[str, str] | Exception) -> None:
+        self.found = found
+
+    def cache_description(self) -> dict[str, str]:
+        if isinstance(self.found, Exception):
+            raise self.found
+        return self.found
+
+
+@pytest.mark.parametrize(
+    ("found", "status", "words"),
+    [
+        (
+            {"cache": "kernel", "backend": "kernel keyring (@u)", "reason": "no D-Bus session bus"},
+            "ok",
+            ["kernel (kernel keyring (@u)): no D-Bus session bus", "lost on reboot"],
+        ),
+        (
+            {
+                "cache": "secret-service",
+                "backend": "keyring.backends.SecretService.Keyring",
+                "reason": "answers",
+                "fast_path": "active",
+            },
+            "ok",
+            ["secret-service", "fast path active"],
+        ),
+        (
+            {
+                "cache": "keyring",
+                "backend": "keyrings.alt.file.PlaintextKeyring",
+                "reason": "PYTHON_KEYRING_BACKEND is set",
+                "fast_path": "off: keyring's backend is keyrings.alt.file.PlaintextKeyring",
+            },
+            "warn",
+            ["PYTHON_KEYRING_BACKEND is set", "fast path is off", "each hit imports keyring"],
+        ),
+    ],
+)
+def test_the_cache_line_names_the_backend_why_and_the_fast_path(found, status, words) -> None:
+    from mfa_process.doctor.local import check_cache
+
+    [finding] = check_cache(CacheProbe(found))  # type: ignore[arg-type]
+    assert finding.status == status
+    assert all(w in finding.line() for w in words), finding.line()
+
+
+def test_no_usable_cache_is_a_failing_line() -> None:
+    from mfa_process.doctor.local import check_cache
+    from mfa_process.errors import KeyringUnavailable
+
+    [finding] = check_cache(CacheProbe(KeyringUnavailable("no usable keyring backend; ...")))  # type: ignore[arg-type]
+    assert finding.status == "fail" and "no usable keyring backend" in finding.saw

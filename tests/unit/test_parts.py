@@ -4,7 +4,7 @@ import pytest
 
 from mfa_process.errors import KeyringError
 from mfa_process.keystore.keyringlib import classify_backend
-from mfa_process.keystore.parts import HEAD_PREFIX, SplitStore
+from mfa_process.keystore.parts import HEAD_PREFIX, MAX_PARTS, PART_SIZE, SplitStore
 from tests.support.memstore import MemoryBackend
 
 
@@ -115,3 +115,57 @@ def test_remembered_backend_is_loaded_directly_and_only_when_keyring_would_disco
     rc.parent.mkdir(parents=True)
     rc.write_text("[backend]\ndefault-keyring = keyring.backends.null.Keyring\n")
     assert store._remembered_or_none() is None  # keyring's own configuration decides
+
+
+class CountingBackend(MemoryBackend):
+    """Counts every backend call, the cost a head makes its reader pay."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def get(self, name: str) -> str | None:
+        self.calls += 1
+        return super().get(name)
+
+    def delete(self, name: str) -> None:
+        self.calls += 1
+        super().delete(name)
+
+
+CORRUPT_HEADS = [
+    "parts:deadbeef:30000000:0123456789abcdef",  # a huge count: millions of deletes under the lock
+    "parts:deadbeef:65:0123456789abcdef",  # just above the maximum
+    "parts:deadbeef:0:0123456789abcdef",
+    "parts:deadbeef:-3:0123456789abcdef",
+    "parts:deadbeef: 3:0123456789abcdef",
+    "parts:deadbeef:3",
+    "parts:dead:3:0123456789abcdef",
+    "parts:deadbeef:3:not-a-digest!!!!",
+    "parts:deadbeef:3:0123456789abcdef:extra",
+]
+
+
+@pytest.mark.parametrize("head", CORRUPT_HEADS)
+def test_a_corrupt_head_is_a_corrupt_entry_with_bounded_work(head):
+    raw = CountingBackend()
+    store = SplitStore(raw)
+    raw.items["k"] = head
+    assert store.load("k") is None
+    store.save("k", "fresh")  # a miss rewrites the entry: no cleanup of parts the head only claims
+    assert store.load("k") == "fresh"
+    raw.items["k"] = head
+    store.delete("k")
+    assert "k" not in raw.items
+    assert raw.calls <= 6
+
+
+def test_the_largest_head_allowed_still_works():
+    raw = MemoryBackend()
+    store = SplitStore(raw)
+    value = "x" * (MAX_PARTS * PART_SIZE)
+    store.save("k", value)
+    assert store.load("k") == value
+    assert len(raw.items) == MAX_PARTS + 1
+    store.delete("k")
+    assert raw.items == {}

@@ -35,8 +35,10 @@ DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
 
 
 @pytest.fixture(autouse=True)
-def _no_kept_connection() -> Iterator[None]:
+def _no_kept_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A new connection, and the time budget of a new process (each test is one "process")."""
     fastkeyring.close()
+    monkeypatch.setattr(fastkeyring, "_spent", 0.0)
     yield
     fastkeyring.close()
 
@@ -631,3 +633,55 @@ def test_a_read_imports_only_the_small_client() -> None:
         "_socket",
         "__future__",
     }
+
+
+# -- one time budget for all the reads of a process --------------------------------------------------------
+
+
+def test_a_slow_service_costs_one_deadline_in_total_not_one_per_exchange(short_dir: str) -> None:
+    """Each reply comes well within the exchange limit, but together they exceed the read's deadline: the
+    read gives up at the deadline, and later reads in the process do not ask the service again."""
+    path = os.path.join(short_dir, "ss")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+    connections: list[int] = []
+
+    def slow_service(peer: Peer) -> None:
+        peer.sock, _ = server.accept()
+        connections.append(1)
+        peer.handshake()
+        for signature, body in (("ao", (["/i/1"],)), ("vo", (("s", ""), "/s/1"))):
+            call = peer.message()
+            time.sleep(0.45)  # a slow daemon: under the per-exchange limit every time
+            _reply(peer, call, signature, *body)
+        try:
+            call = peer.message()
+            time.sleep(0.45)
+            _reply(peer, call, "(oayays)", ("/s/1", b"", b"v", "text/plain"))
+        except (EOFError, OSError):
+            pass  # the client gave up first
+
+    running = Script(server, slow_service)
+    env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={path}"}
+    try:
+        with pytest.raises(fastkeyring.FastReadTimeout, match="did not answer within 1 s"):
+            fastkeyring.read("mfa-process", "alice", env=env, timeout=1.0)
+        running.join()
+        with pytest.raises(fastkeyring.FastReadTimeout):  # the budget is spent: not even a connection
+            fastkeyring.read("mfa-process", "alice", env=env, timeout=1.0)
+        assert connections == [1]
+    finally:
+        server.close()
+
+
+def test_a_timed_out_fast_read_fails_clearly_instead_of_waiting_again_in_keyring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mfa_process.errors import KeyringUnavailable
+
+    monkeypatch.setattr(fastkeyring, "_spent", fastkeyring.TIMEOUT)
+    backend = fastkeyring.SecretServiceBackend("/nonexistent", {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"})
+    with pytest.raises(KeyringUnavailable, match=r"did not answer within 20 s; restart the keyring daemon"):
+        backend.get("session|v1|p|s")
+    assert backend._writer is None  # keyring was not asked
