@@ -158,6 +158,10 @@ class KernelBackend:
 
     def probe(self) -> str | None:
         """None when the kernel keyring works here, else why not (for ``status`` and the auto choice)."""
+        import sys
+
+        if sys.platform != "linux":
+            return "the kernel keyring exists on Linux only"
         try:
             self.sys.keyctl(GET_KEYRING_ID, self.keyring, 1)
         except KeyringUnavailable as exc:

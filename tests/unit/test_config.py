@@ -179,3 +179,13 @@ def test_shortest_session_without_a_margin_is_blamed_on_the_duration(kw, config)
     message = str(info.value)
     assert "--duration-seconds" in message or "duration_seconds" in message, message
     assert "refresh margin" in message or "--refresh-margin" in message, message
+
+
+def test_the_cache_backend_from_the_profile_key_and_the_flag():
+    assert resolve_settings(flags(), files(BASE_CONFIG, BASE_CREDS), env={}).cache == "auto"
+    config = BASE_CONFIG.replace("region = ap-northeast-1", "region = ap-northeast-1\nmfa_process_cache = kernel")
+    assert resolve_settings(flags(), files(config, BASE_CREDS), env={}).cache == "kernel"
+    assert resolve_settings(flags(cache="keyring"), files(config, BASE_CREDS), env={}).cache == "keyring"
+    bad = BASE_CONFIG.replace("region = ap-northeast-1", "region = ap-northeast-1\nmfa_process_cache = gnome")
+    with pytest.raises(UsageError, match="mfa_process_cache 'gnome' in the profile is not one of auto, secret-service"):
+        resolve_settings(flags(), files(bad, BASE_CREDS), env={})
