@@ -66,7 +66,14 @@ def test_env_output_evaluated_by_a_real_shell(sts_proxy, aws_home, shell):
 def test_env_json_and_powershell_forms(sts_proxy, aws_home):
     login(aws_home, sts_proxy)
     doc = json.loads(run(aws_home, [MFA, "env", "--profile", "source", "--shell", "json"]).stdout)
-    assert set(doc) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION"}
+    assert set(doc) == {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    }
     ps = run(aws_home, [MFA, "env", "--profile", "source", "--shell", "powershell"]).stdout
     assert ps.startswith("$Env:AWS_ACCESS_KEY_ID = '")
 
