@@ -97,7 +97,7 @@ def test_source_that_runs_the_helper_is_recursion():
 def test_a_missing_profile_one_typo_away_from_another_is_suggested():
     with pytest.raises(ConfigError, match=r"profile 'mee-mfa' not found in .*; did you mean --profile me-mfa\?$"):
         resolve_settings({"profile": "mee-mfa"}, files(BASE_CONFIG, BASE_CREDS), env={})
-    with pytest.raises(ConfigError, match="check --profile or create it with `mfa-process setup`$"):
+    with pytest.raises(ConfigError, match=r"check --profile or create it with `mfa-process setup`$"):
         resolve_settings({"profile": "entirely-else"}, files(BASE_CONFIG, BASE_CREDS), env={})
 
 
