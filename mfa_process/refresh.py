@@ -196,7 +196,7 @@ def format_skew(seconds: float) -> str:
 
 
 def judge_clock(ctx: Context, creds: Credentials, what: str) -> None:
-    """After AWS issued *creds*: name a clock skew, and refuse credentials the local clock already sees expire.
+    """After AWS issued *creds*: name a clock skew, and refuse credentials the local clock already sees expired.
 
     Without this, a clock far ahead makes every fresh session look expired: a prompt on every call and
     "expired" in every message, with nothing saying why.
@@ -206,7 +206,7 @@ def judge_clock(ctx: Context, creds: Credentials, what: str) -> None:
     if skew is not None and abs(skew) > CLOCK_SKEW_LIMIT:
         side = "ahead of" if skew > 0 else "behind"
         clock = f"this machine's clock is {format_skew(skew)} {side} AWS's (the Date of its answer)"
-        if left <= ctx.settings.refresh_margin:
+        if left <= 0:
             raise ClockError(
                 f"the new {what} already looks expired because {clock}; set the clock right "
                 "(`timedatectl set-ntp true`, or `date`) and retry"
