@@ -119,6 +119,33 @@ def socket_address(transport: str, params: dict[str, bytes]) -> bytes | None:
     return None  # tmpdir=, dir=, runtime= are for servers only
 
 
+def _connect_unix(target: bytes, timeout: float) -> _socket.socket:
+    """A socket connected to *target*, waiting (up to *timeout*) while the bus's accept queue is full.
+
+    A Unix socket's ``connect`` does not wait for a listener that is slow to accept: with the listen queue
+    full (a burst of processes, a busy dbus-daemon) it fails at once with ``EAGAIN``. That is a busy bus,
+    not an absent one, so the attempt is repeated after a short pause until *timeout* has passed.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(target)
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() + pause >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        except BaseException:
+            sock.close()
+            raise
+        else:
+            return sock
+
+
 def connect(address: str, timeout: float) -> Connection:
     """Connect to the first reachable entry of ``address``, authenticate, and say ``Hello``.
 
@@ -129,12 +156,9 @@ def connect(address: str, timeout: float) -> Connection:
         target = socket_address(transport, params)
         if target is None:
             continue
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
-            sock.connect(target)
+            sock = _connect_unix(target, timeout)
         except OSError as exc:
-            sock.close()
             error = exc
             continue
         try:

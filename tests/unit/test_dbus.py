@@ -649,6 +649,69 @@ def test_connect_failures(address: str, error: type[Exception]) -> None:
         dbus.connect(address, 1)
 
 
+def test_connect_waits_while_the_accept_queue_is_full(listener: tuple[socket.socket, str]) -> None:
+    """A bus that is slow to accept (its listen queue full, as in a burst of fifty hits) is waited for."""
+    server, path = listener
+    server.listen(0)
+    queued: list[socket.socket] = []
+    try:
+        while True:  # fill the queue until the kernel refuses at once
+            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            try:
+                filler.connect(path)
+            except BlockingIOError:
+                filler.close()
+                break
+            queued.append(filler)
+        refused = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        refused.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            refused.connect(path)
+        refused.close()
+
+        def drain_then_serve(peer: Peer) -> None:
+            time.sleep(0.3)  # the client is retrying meanwhile
+            for _ in queued:
+                server.accept()[0].close()
+            conn, _ = server.accept()
+            peer.sock = conn
+            try:
+                peer.handshake()
+            finally:
+                conn.close()
+
+        running = Script(server, drain_then_serve)
+        conn = dbus.connect(f"unix:path={path}", 5)
+        assert conn.unique_name == ":1.42"
+        conn.close()
+        running.join()
+    finally:
+        for filler in queued:
+            filler.close()
+
+
+def test_connect_gives_up_on_a_full_queue_after_its_timeout(listener: tuple[socket.socket, str]) -> None:
+    server, path = listener
+    server.listen(0)
+    queued = []
+    try:
+        while True:
+            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            try:
+                filler.connect(path)
+            except BlockingIOError:
+                filler.close()
+                break
+            queued.append(filler)
+        with pytest.raises(BlockingIOError):
+            dbus.connect(f"unix:path={path}", 0.2)
+    finally:
+        for filler in queued:
+            filler.close()
+
+
 def test_connect_closes_the_socket_when_authentication_fails(listener: tuple[socket.socket, str]) -> None:
     server, path = listener
     seen: list[bytes] = []
