@@ -394,6 +394,8 @@ class KeyCheck(NamedTuple):
     #: The failure may pass by itself (a new key that IAM has not propagated yet, the network).
     may_pass: bool = False
     problem: str = ""
+    #: AWS gave no verdict on the key (no answer, throttling, a server error).
+    transient: bool = False
 
 
 #: Answers that a key created a moment ago gives until IAM has propagated it.
@@ -416,14 +418,16 @@ def check_key_pair(source: SourceSession, key_id: str, secret: str) -> KeyCheck:
     try:
         return KeyCheck(str(source._call("GetCallerIdentity", client, client.get_caller_identity)["Arn"]))
     except StsUnreachable as exc:
-        return KeyCheck(None, True, str(exc))
+        return KeyCheck(None, True, str(exc), True)
     except botocore.exceptions.ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        return KeyCheck(None, code in NOT_YET_PROPAGATED or status >= 500 or code == "Throttling", code)
+        transient = status >= 500 or code == "Throttling"
+        return KeyCheck(None, transient or code in NOT_YET_PROPAGATED, code, transient)
     except Exception as exc:
         problem = _translate(exc, profile=source.profile, action="GetCallerIdentity", client=client)
-        return KeyCheck(None, isinstance(problem, StsUnreachable), str(problem))
+        unreachable = isinstance(problem, StsUnreachable)
+        return KeyCheck(None, unreachable, str(problem), unreachable)
 
 
 def endpoint_date(profile: str, region: str | None) -> tuple[str, Any] | None:

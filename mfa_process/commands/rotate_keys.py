@@ -238,7 +238,7 @@ class Rotation:
         place = self.place
         answer = self.check(place.key_id, place.secret)
         user = rotation.user_from_arn(answer.arn or "")
-        if answer.arn is None and answer.may_pass:
+        if answer.arn is None and answer.transient:
             raise StsUnreachable(
                 f"could not check the current access key {place.key_id} of profile '{self.profile}' with "
                 f"sts:GetCallerIdentity ({answer.problem}); nothing was changed, try again"

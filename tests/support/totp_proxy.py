@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import pyotp
@@ -195,6 +195,7 @@ class StsProxy:
         self.validate_keys = True
         self.refuse_created_keys = False
         self.created_keys: dict[str, str] = {}
+        self._iam: Any = None
         self.expiration: dt.datetime | dt.timedelta | None = None
         self.expected_serial: str | None = None
         self.unique_credentials = unique_credentials
@@ -459,13 +460,20 @@ class StsProxy:
             )
         return None
 
+    def _iam_client(self) -> Any:
+        """One IAM client for moto, made once (making a boto3 client costs far more than the calls)."""
+        with self._lock:
+            if self._iam is None:
+                import boto3
+
+                self._iam = boto3.session.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+                ).client("iam", endpoint_url=f"http://{self._upstream[0]}:{self._upstream[1]}")
+            return self._iam
+
     def _key_status(self, key_id: str) -> str | None:
         """``Active``/``Inactive`` for a key moto's IAM holds, ``None`` for one it does not."""
-        import boto3
-
-        iam = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        ).client("iam", endpoint_url=f"http://{self._upstream[0]}:{self._upstream[1]}")
+        iam = self._iam_client()
         for page in iam.get_paginator("list_users").paginate():
             for user in page["Users"]:
                 for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]:
