@@ -265,7 +265,13 @@ def plant(kind: str, state: Path, elsewhere: Path) -> None:
         os.chown(state, 65534, 65534)
 
 
-@pytest.mark.parametrize("command", [["--profile", "source"], ["status"]], ids=["cache hit", "status"])
+#: ``backend`` is read where the keyring library is the cache (``--cache auto`` on a Secret Service or the
+#: kernel keyring never reads it): the commands run with ``--cache keyring``.
+@pytest.mark.parametrize(
+    "command",
+    [["--profile", "source", "--cache", "keyring"], ["status", "--cache", "keyring"]],
+    ids=["cache hit", "status"],
+)
 @pytest.mark.parametrize("kind", PLANTED.keys())
 def test_planted_state_is_refused_on_a_hit_and_by_status(mfa, tmp_path, kind, command):
     if "another user" in kind and not is_root():
