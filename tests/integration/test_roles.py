@@ -40,9 +40,9 @@ def add_role_profiles(home: AwsHome, extra: str = "") -> None:
     home.config_path.write_text(text)
 
 
-def aws(home: AwsHome, profile: str) -> subprocess.CompletedProcess[str]:
+def aws(home: AwsHome, profile: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return run_detached(
-        home, [AWS_V1, "sts", "get-caller-identity", "--profile", profile, "--output", "json"], timeout=60
+        home, [AWS_V1, "sts", "get-caller-identity", "--profile", profile, "--output", "json"], env=env, timeout=60
     )
 
 
@@ -60,7 +60,11 @@ def first_prompt(home: AwsHome, sts_proxy, profile: str) -> str:
 
 
 def test_one_prompt_serves_three_roles_then_silent_reassume(sts_proxy, aws_home):
-    flags = " --refresh-margin 300 --role-duration-seconds 900"
+    # Time is an input here, never a window: the cached checks run with the clock 50 min back (whatever the
+    # machine's speed, the 900 s roles are then far from the 661 s margin), the re-assume 240 s ahead (every
+    # role is then inside the margin), less than the 300 s at which the helper would blame a clock skew.
+    flags = " --refresh-margin 661 --role-duration-seconds 900"
+    earlier, later = clock.shifted(-3000), clock.shifted(240)
     add_role_profiles(aws_home, flags)
     first_prompt(aws_home, sts_proxy, "role0")
     for profile in ("role1", "role2"):
@@ -75,22 +79,21 @@ def test_one_prompt_serves_three_roles_then_silent_reassume(sts_proxy, aws_home)
     assert {c.params["RoleSessionName"] for c in assume_calls} == {"alice"}
 
     # cached: no STS call at all
-    assert aws(aws_home, "role0").returncode == 0
+    assert aws(aws_home, "role0", env=earlier).returncode == 0
     assert sts_proxy.count("AssumeRole") == 3
 
     # boto3 through a role profile, served from the cache
     script = "import boto3; print(boto3.Session(profile_name='role1').client('sts').get_caller_identity()['Account'])"
-    result = run_detached(aws_home, [str(VENV_BIN / "python"), "-c", script], timeout=60)
+    result = run_detached(aws_home, [str(VENV_BIN / "python"), "-c", script], env=earlier, timeout=60)
     assert result.returncode == 0, result.stderr
     assert sts_proxy.count("AssumeRole") == 3
 
-    # 700 s later the real 900 s role session is inside the 300 s margin: re-assumed silently (no terminal,
-    # so no prompt was possible), from the cached MFA session. The helper runs with its clock moved
-    # forward instead of the test waiting: no step depends on how fast the machine is.
+    # 240 s later every 900 s role session is inside the 661 s margin: role0 is re-assumed silently (no
+    # terminal, so no prompt was possible), from the cached MFA session.
     helper = [MFA, "--profile", "source", "--config-profile", "role0", *flags.split()]  # role0's credential_process
-    later = run_detached(aws_home, helper, env=clock.shifted(700))
-    assert later.returncode == 0, later.stderr
-    assert json.loads(later.stdout)["AccessKeyId"] == sts_proxy.issued[-1].access_key_id
+    reassumed = run_detached(aws_home, helper, env=later)
+    assert reassumed.returncode == 0, reassumed.stderr
+    assert json.loads(reassumed.stdout)["AccessKeyId"] == sts_proxy.issued[-1].access_key_id
     assert sts_proxy.count("AssumeRole") == 4
     assert sts_proxy.count("GetSessionToken") == 1
 
