@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     )
     key = session_key(profile, serial)
     value = creds.to_cache()
-    store.save(key, value)
+    store.save(key, value, creds.expiration)  # as login does: the kernel keyring times the key out
     description = store.describe()
     if store.load(key) != value:
         print("seed: the stored session does not read back", file=sys.stderr)
