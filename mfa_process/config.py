@@ -11,6 +11,7 @@ as ``mfa_process_role_arn``. The plain key is refused there with a message that 
 from __future__ import annotations
 
 import os
+import sys
 
 from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
 from mfa_process.options import CACHES
@@ -84,13 +85,18 @@ def credentials_path(env: Mapping[str, str]) -> str:
 _COMMENT_PREFIXES: Final = ("#", ";")
 
 
+#: configparser's section pattern before Python 3.10 ends a header at its first ``]``, later ones at the last.
+_HEADER_ENDS_AT_FIRST_BRACKET = sys.version_info < (3, 10)
+
+
 def scan_ini(text: str) -> Profiles | None:
     """Parse INI *text* exactly as ``configparser.RawConfigParser(strict=True)`` does, for well-formed text.
 
     The same state machine as configparser's reader: full-line ``#``/``;`` comments, ``key = value`` or
     ``key: value`` split at the first delimiter, keys lowercased, values stripped, lines indented deeper
     than their option continuing its value (blank lines inside kept, trailing ones dropped), text after a
-    header's last ``]`` ignored. Returns None for everything it leaves to configparser: a ``[DEFAULT]``
+    header's closing ``]`` ignored (its first ``]`` before Python 3.10, as there). Returns None for
+    everything it leaves to configparser: a ``[DEFAULT]``
     section (its keys are inherited by every section), a repeated section or key, a line before the first
     header, a line that is neither header nor option; :func:`parse_ini` then asks configparser, which
     gives the answer or the error. ``tests/unit/test_config_reader.py`` compares both on a corpus.
@@ -110,8 +116,9 @@ def scan_ini(text: str) -> Profiles | None:
             current[option].append(value)
             continue
         indent = level
-        if value.startswith("[") and value.rfind("]") > 1:
-            name = value[1 : value.rfind("]")]
+        end = value.find("]") if _HEADER_ENDS_AT_FIRST_BRACKET else value.rfind("]")
+        if value.startswith("[") and end > 1:
+            name = value[1:end]
             if name in sections or name == "DEFAULT":
                 return None
             current = sections[name] = {}

@@ -24,7 +24,7 @@ quiet() {
 }
 
 # --- Debian packages -----------------------------------------------------------------------------
-packages=(gnome-keyring dbus dbus-x11 libsecret-tools awscli fish tmux hyperfine zsh libfaketime golang-go golang-github-aws-aws-sdk-go-v2-dev)
+packages=(gnome-keyring dbus dbus-x11 libsecret-tools awscli fish tmux hyperfine zsh libfaketime faketime golang-go golang-github-aws-aws-sdk-go-v2-dev)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
