@@ -10,12 +10,17 @@ from mfa_process.keystore.kernel import KernelBackend
 
 
 def proc_keys(backend: KernelBackend) -> list[list[str]]:
-    """The ``/proc/keys`` rows (split on whitespace, description last) of *backend*'s namespace."""
+    """The ``/proc/keys`` rows (split on whitespace, description last) of *backend*'s live keys.
+
+    A key that was invalidated, revoked or is dead (flags ``i``, ``R``, ``D``) can no longer be read, but
+    stays listed until the kernel's key garbage collector runs, at a moment of its choosing: such rows are
+    left out, or a test of removal would depend on that timing.
+    """
     rows = []
     with open("/proc/keys", encoding="utf-8") as handle:
         for line in handle:
             fields = line.split(None, 8)
-            if len(fields) == 9 and fields[8].startswith(backend.prefix):
+            if len(fields) == 9 and fields[8].startswith(backend.prefix) and not set(fields[1]) & set("iRD"):
                 rows.append(fields)
     return rows
 

@@ -108,6 +108,7 @@ def test_auto_falls_back_from_a_refusing_kernel_to_keyring_with_the_reasons(
 
     real = kernel_module.KernelBackend
     monkeypatch.setattr(kernel_module, "KernelBackend", lambda state, **kw: real(state, syscalls=Refusing))
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)  # the keyring library reads the real environment
     chosen = choose.Chosen("auto", tmp_path, {"XDG_CONFIG_HOME": str(tmp_path)})
     with pytest.raises(KeyringUnavailable, match="no usable keyring backend"):  # keyring finds nothing here
         chosen.get("session|v1|p|s")
