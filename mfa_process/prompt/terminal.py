@@ -7,8 +7,9 @@ the one place that looks at the platform, and takes the Windows opener as a para
 tested anywhere.
 
 The answer is echoed: a TOTP code is short-lived, and users want to see their typos. One line is read,
-at most :data:`MAX_LINE_BYTES` of it kept. While reading, a POSIX terminal is put in canonical mode with
-echo and signals (in case a parent left it raw) and restored afterwards, also on Ctrl-C.
+at most :data:`MAX_LINE_BYTES` of it kept. From just before the question is shown until the answer is read,
+a POSIX terminal is in canonical mode with echo and signals (in case a parent left it raw: a Ctrl-C typed
+the moment the question appears must already be a signal), and restored afterwards, also on Ctrl-C.
 
 Background jobs (``aws ... &`` in an interactive shell with job control): reading the terminal from a
 background process group would stop the process (SIGTTIN). When the shell itself holds the terminal and
@@ -58,6 +59,12 @@ class Console(Protocol):
     def take_foreground(self) -> Callable[[], None]:
         """Make the terminal readable by this process (see the module docstring); return how to undo it."""
 
+    def line_mode(self) -> Callable[[], None]:
+        """Line editing, echo and Ctrl-C on, whatever mode a parent left; return how to undo it.
+
+        Set before the question is shown: a key typed the moment it appears is then read in this mode.
+        """
+
     def close(self) -> None:
         """Close the terminal; never raises."""
 
@@ -96,6 +103,7 @@ def prompt(
     console = open_console(platform, opener=opener)
     try:
         give_back = console.take_foreground()
+        restore_mode = console.line_mode()
         try:
             console.write(clean(message, lines=True))
             _prompt_line.update(shown=True, finished=False)
@@ -107,6 +115,7 @@ def prompt(
             _end_line(console)
             raise
         finally:
+            restore_mode()
             give_back()
         if not line:
             _end_line(console, "cancelled")
@@ -244,21 +253,20 @@ class _PosixTty:
 
         return give_back
 
+    def line_mode(self) -> Callable[[], None]:
+        return _line_mode(self._fd)
+
     def readline(self, abandoned: Callable[[], bool] | None = None) -> str:
-        restore = _line_mode(self._fd)
-        try:
-            kept, ended = bytearray(), False
-            while not ended:
-                self._wait_readable(abandoned)
-                chunk = os.read(self._fd, MAX_LINE_BYTES)
-                if not chunk:
-                    break
-                end = chunk.find(b"\n")
-                ended = end >= 0
-                room = MAX_LINE_BYTES - len(kept)
-                kept += chunk[: end if ended else len(chunk)][:room]
-        finally:
-            restore()
+        kept, ended = bytearray(), False
+        while not ended:
+            self._wait_readable(abandoned)
+            chunk = os.read(self._fd, MAX_LINE_BYTES)
+            if not chunk:
+                break
+            end = chunk.find(b"\n")
+            ended = end >= 0
+            room = MAX_LINE_BYTES - len(kept)
+            kept += chunk[: end if ended else len(chunk)][:room]
         return kept.decode("utf-8", "replace") + ("\n" if ended else "")
 
     def _wait_readable(self, abandoned: Callable[[], bool] | None) -> None:
@@ -358,6 +366,9 @@ class _WindowsConsole:
         self._conout.flush()
 
     def take_foreground(self) -> Callable[[], None]:
+        return _nothing
+
+    def line_mode(self) -> Callable[[], None]:
         return _nothing
 
     def readline(self, abandoned: Callable[[], bool] | None = None) -> str:
