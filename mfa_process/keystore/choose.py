@@ -88,11 +88,11 @@ class Chosen:
 
             try:
                 value = secretservice.read(SERVICE, name, env=self.env)
-            except secretservice.EntryUnreadable:  # the service works; keyring judges this one entry
+            except (secretservice.ServiceAbsent, secretservice.FastReadTimeout) as exc:
+                ss_problem = f"the Secret Service is not usable ({exc})"
+            except secretservice.FastReadUnavailable:  # it is there but this read failed: keyring judges
                 self._pick("secret-service", "the Secret Service answers and is unlocked")
                 return False, None
-            except secretservice.FastReadUnavailable as exc:
-                ss_problem = f"the Secret Service is not usable ({exc})"
             else:
                 if value is not None:
                     self._pick("secret-service", "the Secret Service answers and is unlocked")

@@ -82,6 +82,25 @@ class EntryUnreadable(FastReadUnavailable):
     """The Secret Service answered, but this one entry cannot be read fast (keyring decides what it is)."""
 
 
+class ServiceAbsent(FastReadUnavailable):
+    """No Secret Service to read from here: no session bus, none on it, or its collection missing or locked.
+
+    Only this (and a timeout) lets ``--cache auto`` choose another backend. Any other failed read is
+    left to ``keyring``: a read that failed once under load must not look like an empty cache.
+    """
+
+
+#: D-Bus errors that mean nobody serves the Secret Service, or not the collection asked for.
+_ABSENT_ERRORS: Final = frozenset(
+    {
+        "org.freedesktop.DBus.Error.ServiceUnknown",
+        "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.UnknownObject",
+        "org.freedesktop.Secret.Error.NoSuchObject",
+    }
+)
+
+
 class _Bus:
     """A session-bus connection and, once opened, its ``plain`` Secret Service session."""
 
@@ -156,7 +175,7 @@ def read(
     username_attr, service_attr, collection = _backend_settings(environ)
     address = environ.get("DBUS_SESSION_BUS_ADDRESS")
     if not address:
-        raise FastReadUnavailable("DBUS_SESSION_BUS_ADDRESS is not set")
+        raise ServiceAbsent("DBUS_SESSION_BUS_ADDRESS is not set")
     start = time.monotonic()
     left = min(timeout, TIMEOUT - _spent)
     if left <= 0:
@@ -164,7 +183,12 @@ def read(
     try:
         if _bus is None or _bus.address != address:
             close()
-            _bus = _Bus(address, left)
+            try:
+                _bus = _Bus(address, left)
+            except OSError as exc:
+                if isinstance(exc, TimeoutError):
+                    raise
+                raise ServiceAbsent(f"cannot connect to the session bus: {exc.strerror or exc}") from None
         _bus.deadline = start + left
         secret = _lookup(_bus, collection, {username_attr: username, service_attr: service}, encrypted)
     except Exception as exc:  # OSError (timeouts included), dbus.DBusError, dbus.ProtocolError, ValueError...
@@ -174,6 +198,8 @@ def read(
         if isinstance(exc, TimeoutError):
             _spent = TIMEOUT  # a service that let one read time out is not waited for again
             raise FastReadTimeout(f"the Secret Service did not answer within {left:g} s") from None
+        if getattr(exc, "name", None) in _ABSENT_ERRORS:
+            raise ServiceAbsent(f"no Secret Service or collection to read on the session bus ({exc})") from None
         raise FastReadUnavailable(f"Secret Service lookup failed: {type(exc).__name__}: {exc}") from exc
     finally:
         _spent = min(TIMEOUT, _spent + time.monotonic() - start)
@@ -211,7 +237,7 @@ def _lookup(bus: _Bus, collection: str, query: dict[str, str], encrypted: bool) 
     (paths,) = bus.call(collection, "Collection", "SearchItems", "a{ss}", query)
     if not paths:
         if bus.get_property(collection, "Collection", "Locked") != ("b", False):
-            raise FastReadUnavailable(f"the collection {collection} is locked")
+            raise ServiceAbsent(f"the collection {collection} is locked")
         return None
     try:
         if encrypted:
@@ -223,7 +249,7 @@ def _lookup(bus: _Bus, collection: str, query: dict[str, str], encrypted: bool) 
         )
     except Exception as exc:
         if getattr(exc, "name", "") == _IFACE + "Error.IsLocked":
-            raise FastReadUnavailable(f"the item is locked in {collection}") from None
+            raise ServiceAbsent(f"the item is locked in {collection}") from None
         raise
     return bytes(value)
 

@@ -138,3 +138,58 @@ def test_the_real_syscalls_reach_the_kernel() -> None:
     serial = Syscalls().keyctl(0, -4, 1)
     listed = subprocess.run(["cat", "/proc/keys"], capture_output=True, text=True, check=True).stdout
     assert f"{serial:08x}" in listed
+
+
+def _reading(exc: Exception):  # type: ignore[no-untyped-def]
+    def read(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise exc
+
+    return read
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "Secret Service lookup failed: ConnectionResetError: [Errno 104] Connection reset by peer",
+        "Secret Service lookup failed: DBusError: org.freedesktop.DBus.Error.LimitsExceeded",
+    ],
+)
+def test_auto_does_not_take_a_failed_read_of_a_present_service_for_an_empty_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """One read that failed under load (50 hits at once) chose the empty kernel keyring: a miss, then a prompt."""
+    from mfa_process.keystore import secretservice
+
+    monkeypatch.setattr(secretservice, "read", _reading(secretservice.FastReadUnavailable(failure)))
+    with cleaned(tmp_path):
+        chosen = choose.Chosen("auto", tmp_path, {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_CONFIG_HOME": "/x"})
+        chosen._decide("session|v1|p|s")
+        assert chosen.name == "secret-service"  # its reads then go through keyring, which judges
+
+
+@pytest.mark.parametrize(
+    "absent",
+    [
+        "cannot connect to the session bus: No such file or directory",
+        "no Secret Service on the session bus (org.freedesktop.DBus.Error.ServiceUnknown)",
+        "the collection /org/freedesktop/secrets/aliases/default is locked",
+    ],
+)
+def test_auto_takes_the_kernel_where_no_secret_service_can_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, absent: str
+) -> None:
+    from mfa_process.keystore import secretservice
+
+    monkeypatch.setattr(secretservice, "read", _reading(secretservice.ServiceAbsent(absent)))
+    with cleaned(tmp_path):
+        chosen = choose.Chosen("auto", tmp_path, {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_CONFIG_HOME": "/x"})
+        assert chosen.get("session|v1|p|s") is None
+        assert chosen.name == "kernel" and absent in chosen.reason
+
+
+def test_a_bus_address_nobody_listens_on_is_an_absent_service(tmp_path: Path) -> None:
+    from mfa_process.keystore import secretservice
+
+    env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+    with pytest.raises(secretservice.ServiceAbsent, match="cannot connect to the session bus"):
+        secretservice.read("mfa-process", "x", env=env, timeout=5)

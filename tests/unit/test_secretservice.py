@@ -266,16 +266,16 @@ def test_read_without_session_bus_address() -> None:
 
 
 @pytest.mark.parametrize(
-    "address",
+    ("address", "expected"),
     [
-        "unix:path=/nonexistent/mfa-process/bus",
-        "unix:abstract=mfa-process-no-such-bus",
-        "tcp:host=127.0.0.1,port=1",
-        "not an address",
+        ("unix:path=/nonexistent/mfa-process/bus", "cannot connect to the session bus: No such file or directory"),
+        ("unix:abstract=mfa-process-no-such-bus", "cannot connect to the session bus: Connection refused"),
+        ("tcp:host=127.0.0.1,port=1", "lookup failed: ProtocolError: no supported transport"),  # keyring may speak it
+        ("not an address", "lookup failed"),
     ],
 )
-def test_read_with_bogus_bus_address(address: str) -> None:
-    with pytest.raises(FastReadUnavailable, match="lookup failed"):
+def test_read_with_bogus_bus_address(address: str, expected: str) -> None:
+    with pytest.raises(FastReadUnavailable, match=expected):
         fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": address})
     assert fastkeyring._bus is None
 
@@ -558,7 +558,9 @@ def test_an_error_reply_on_the_wire_is_unavailable(short_dir: str) -> None:
         peer.send(jeepney.new_error(call, "org.freedesktop.Secret.Error.NoSuchObject", "s", ("No such collection",)))
         peer.sock.close()
 
-    _read_is_unavailable(server, path, secret_service, r"lookup failed: DBusError: .*NoSuchObject: No such collection")
+    _read_is_unavailable(
+        server, path, secret_service, r"no Secret Service or collection .*NoSuchObject: No such collection"
+    )
 
 
 #: What a hostile or broken Secret Service answers GetSecret with; each must end the read at once.
