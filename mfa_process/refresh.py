@@ -19,7 +19,6 @@ from mfa_process import cache, lock
 from mfa_process.config import ROLE_CHAINING_MAX, Settings
 from mfa_process.credentials import Credentials, format_expiration
 from mfa_process.errors import (
-    BackgroundJobError,
     ClientGone,
     ClockError,
     InvalidCodeError,
@@ -50,9 +49,10 @@ CODE_TRIES: Final = 3
 #: The time step of the TOTP codes AWS accepts.
 TOTP_STEP: Final = 30
 #: Failures a retry within a few seconds repeats at once instead of asking again (see :mod:`refusals`).
+#: Failures a client's quick retries get again at once, without a new prompt. A background job's refusal is
+#: not among them: it costs no prompt, and its own advice (run the command in the foreground) must work at once.
 REMEMBERED: Final = {
-    kind.__name__: kind
-    for kind in (PromptCancelled, NoTerminalError, BackgroundJobError, InvalidCodeError, MfaCodeRejected)
+    kind.__name__: kind for kind in (PromptCancelled, NoTerminalError, InvalidCodeError, MfaCodeRejected)
 }
 #: AssumeRole's smallest DurationSeconds.
 MIN_ROLE_SECONDS: Final = 900

@@ -82,3 +82,18 @@ def test_background_job_while_the_shell_reads_fails_at_once(sts_proxy, aws_home,
     shell.sendline(f"{CALL} &")
     shell.expect_exact(f"{sts_proxy.account_id}\r\n")
     assert_shell_alive_without_stopped_jobs(shell)
+
+
+@pytest.mark.parametrize("name", sorted(SHELLS))
+def test_the_same_command_in_the_foreground_right_after_is_asked(sts_proxy, aws_home, name):
+    """The refusal's other advice, run at once: the foreground command gets the prompt, not the old refusal."""
+    HelperRuns(aws_home).register()
+    shell = start_shell(aws_home, name)
+    shell.sendline(f"{CALL} &")
+    shell.expect("from a background job")
+    assert_shell_alive_without_stopped_jobs(shell)
+    shell.sendline(f"{CALL}; echo foreground-done")
+    answer_prompt(shell, sts_proxy)
+    shell.expect_exact(f"{sts_proxy.account_id}\r\n")
+    shell.expect_exact("foreground-done")
+    assert sts_proxy.count("GetSessionToken") == 1

@@ -6,7 +6,7 @@ import pytest
 
 from mfa_process import refresh, refusals
 from mfa_process.config import Settings
-from mfa_process.errors import MfaCodeRejected, NoTerminalError, PromptCancelled
+from mfa_process.errors import BackgroundJobError, MfaCodeRejected, NoTerminalError, PromptCancelled
 from tests.unit.test_refresh import SERIAL, Harness, settings
 
 
@@ -83,6 +83,26 @@ def test_no_terminal_is_remembered_per_profile_and_device(tmp_path):
     other = Harness(tmp_path, Settings(profile="other", mfa_serial=SERIAL))
     refresh.credentials(other.ctx)  # another profile is not affected
     assert len(other.asked) == 1
+
+
+def test_a_background_job_refusal_is_not_remembered(tmp_path):
+    """Its advice is to run the command in the foreground: that run must be asked, not refused again."""
+    h = Harness(tmp_path, settings())
+    answers = iter([BackgroundJobError("cannot ask from a background job"), None])
+
+    def ask(message: str) -> str:
+        h.asked.append(message)
+        failure = next(answers)
+        if failure is not None:
+            raise failure
+        return h.codes.pop(0)
+
+    h.ctx.ask = ask
+    with pytest.raises(BackgroundJobError):
+        refresh.credentials(h.ctx)
+    h.advance(seconds=2)  # the user runs it again at once, in the foreground
+    assert refresh.credentials(h.ctx) is not None
+    assert len(h.asked) == 2
 
 
 def test_memory_file_holds_no_code_and_is_private(tmp_path):
