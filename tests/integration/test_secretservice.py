@@ -24,6 +24,7 @@ import pytest
 
 from mfa_process.keystore import secretservice as fastkeyring
 from mfa_process.keystore.secretservice import SECRET_SERVICE_BACKEND, FastReadUnavailable
+from tests.support.fastread import fresh_fast_reads  # noqa: F401 - an autouse fixture
 from tests.support.gnome_keyring import GnomeKeyring
 
 pytestmark = pytest.mark.keyring
@@ -46,15 +47,6 @@ def _unavailable_here(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A new connection, and the time budget of a new process (each test is one "process")."""
-    fastkeyring.close()
-    monkeypatch.setattr(fastkeyring, "_spent", 0.0)
-    yield
-    fastkeyring.close()
 
 
 @pytest.fixture

@@ -140,6 +140,10 @@ def test_the_real_syscalls_reach_the_kernel() -> None:
     assert f"{serial:08x}" in listed
 
 
+#: A session bus is set (what it answers is injected) and no keyring configuration exists.
+BUS_ENV = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_CONFIG_HOME": "/x"}
+
+
 def _reading(exc: Exception):  # type: ignore[no-untyped-def]
     def read(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise exc
@@ -162,7 +166,7 @@ def test_auto_does_not_take_a_failed_read_of_a_present_service_for_an_empty_cach
 
     monkeypatch.setattr(secretservice, "read", _reading(secretservice.FastReadUnavailable(failure)))
     with cleaned(tmp_path):
-        chosen = choose.Chosen("auto", tmp_path, {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_CONFIG_HOME": "/x"})
+        chosen = choose.Chosen("auto", tmp_path, BUS_ENV)
         chosen._decide("session|v1|p|s")
         assert chosen.name == "secret-service"  # its reads then go through keyring, which judges
 
@@ -182,7 +186,7 @@ def test_auto_takes_the_kernel_where_no_secret_service_can_answer(
 
     monkeypatch.setattr(secretservice, "read", _reading(secretservice.ServiceAbsent(absent)))
     with cleaned(tmp_path):
-        chosen = choose.Chosen("auto", tmp_path, {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_CONFIG_HOME": "/x"})
+        chosen = choose.Chosen("auto", tmp_path, BUS_ENV)
         assert chosen.get("session|v1|p|s") is None
         assert chosen.name == "kernel" and absent in chosen.reason
 

@@ -26,21 +26,13 @@ from jeepney.low_level import HeaderFields, Message
 from mfa_process.keystore import secretservice as fastkeyring
 from mfa_process.keystore.secretservice import SECRET_SERVICE_BACKEND as SS
 from mfa_process.keystore.secretservice import FastReadUnavailable
+from tests.support.fastread import fresh_fast_reads  # noqa: F401 - an autouse fixture
 from tests.unit.test_dbus import Peer, Script
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINER = "keyring.backends.chainer.ChainerBackend"
 KWALLET = "keyring.backends.kwallet.DBusKeyring"
 DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
-
-
-@pytest.fixture(autouse=True)
-def _no_kept_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A new connection, and the time budget of a new process (each test is one "process")."""
-    fastkeyring.close()
-    monkeypatch.setattr(fastkeyring, "_spent", 0.0)
-    yield
-    fastkeyring.close()
 
 
 @pytest.fixture
