@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from mfa_process.config import AwsFiles, Settings, resolve_settings
+from mfa_process.config import AwsFiles, Settings
 from mfa_process.errors import BackgroundJobError, ClientGone, ConfigError, NoTerminalError
-from mfa_process.options import SESSION_OPTIONS
 from mfa_process.paths import state_path
 from mfa_process.redact import register
 from mfa_process.refresh import Context, client_gone
@@ -12,22 +11,11 @@ from mfa_process.refresh import Context, client_gone
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Final
+    from typing import Final
 
     from mfa_process.credentials import Credentials
+    from mfa_process.keystore.parts import SplitStore
     from mfa_process.refresh import StsLike
-
-#: Flag destinations that feed :func:`mfa_process.config.resolve_settings`: every credential_process option.
-SETTING_FLAGS: Final = tuple(option.dest for option in SESSION_OPTIONS)
-
-
-def load_settings(args: Any, env: Mapping[str, str]) -> tuple[Settings, AwsFiles]:
-    """Settings for this run from flags, the AWS config files and defaults."""
-    flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
-    files = AwsFiles.load(env)
-    settings = resolve_settings(flags, files, env=env)
-    register(files.credentials.get(settings.profile, {}).get("aws_secret_access_key"))
-    return settings, files
 
 
 def notify(message: str) -> None:
@@ -110,15 +98,24 @@ def child_variables(creds: Credentials, settings: Settings) -> dict[str, str]:
     return {**creds.to_env(), **region_variables(settings)}
 
 
-def make_context(settings: Settings, files: AwsFiles, env: Mapping[str, str], *, command: str | None = None) -> Context:
+def make_context(
+    settings: Settings,
+    files: AwsFiles,
+    env: Mapping[str, str],
+    *,
+    command: str | None = None,
+    store: SplitStore | None = None,
+) -> Context:
     """Everything the refresh flow needs, with the expensive parts created only when first used.
 
-    *command* names the interactive command running, for the advice when no code can be asked for.
+    *command* names the interactive command running, for the advice when no code can be asked for; *store*
+    is the cache a cache hit already opened (and chose the backend of), else it is opened here.
     """
     state = state_path(env)
-    from mfa_process.keystore.choose import open_cache
+    if store is None:
+        from mfa_process.keystore.choose import open_cache
 
-    store = open_cache(state, env, allow_insecure=settings.allow_insecure_keyring, choice=settings.cache)
+        store = open_cache(state, env, allow_insecure=settings.allow_insecure_keyring, choice=settings.cache)
 
     def sts_factory() -> StsLike:
         from mfa_process.keys import load_keys

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, Final
 
+    from mfa_process.config import Settings
     from mfa_process.keystore.parts import SplitStore
 
 KEY_VERSION: Final = "v1"
@@ -67,6 +68,23 @@ def role_key(
     return "|".join(("role", ROLE_KEY_VERSION, *(escape_field(f) for f in fields)))
 
 
+def entry_key(settings: Settings) -> str:
+    """Cache key of what a run with *settings* hands out: the role's credentials when a role is
+    configured, else the MFA session."""
+    role = settings.role
+    if role is None:
+        return session_key(settings.profile, settings.mfa_serial)
+    return role_key(
+        settings.profile,
+        settings.mfa_serial,
+        role.role_arn,
+        role.session_name,
+        role.external_id,
+        source_identity=role.source_identity,
+        duration=role.duration_seconds,
+    )
+
+
 def parse_key(key: str) -> dict[str, str] | None:
     """Fields of a cache key, or None if it is not one of ours."""
     parts = key.split("|")
@@ -100,6 +118,23 @@ def load(store: SplitStore, key: str) -> Credentials | None:
 
         register(*creds.secrets())
     return creds
+
+
+def served(store: SplitStore, settings: Settings, now: float) -> Credentials | None:
+    """The cache hit: what a run with *settings* hands out, when the cache holds it with more than the
+    refresh margin left at *now*; else None, also when the read failed.
+
+    Only the read: the refresh flow (:func:`mfa_process.refresh.credentials`) begins with the same read
+    and is what a miss runs, so a failed read is reported there, and the locks, prompts and STS it needs
+    are never imported by a hit.
+    """
+    from mfa_process.errors import KeyringError
+
+    try:
+        creds = load(store, entry_key(settings))
+    except KeyringError:
+        return None
+    return creds if is_fresh(creds, now, settings.refresh_margin) else None
 
 
 def save(store: SplitStore, state: Path, key: str, creds: Credentials, notice: str | None = None) -> None:

@@ -14,7 +14,7 @@ import os
 import sys
 
 from mfa_process.errors import ConfigError, RecursionConfigError, UsageError
-from mfa_process.options import CACHES
+from mfa_process.options import CACHES, SESSION_OPTIONS
 from mfa_process.records import Record
 
 TYPE_CHECKING = False
@@ -54,6 +54,8 @@ PREFIX: Final = "mfa_process_"
 #: Set in our environment while boto3 resolves the SOURCE profile's keys: an mfa-process started with it
 #: was started by our own credential resolution, which would loop forever.
 NESTED_MARKER: Final = "MFA_PROCESS_RESOLVING"
+#: Flag destinations that feed :func:`resolve_settings`: every credential_process option.
+SETTING_FLAGS: Final = tuple(option.dest for option in SESSION_OPTIONS)
 
 Profiles = dict[str, dict[str, str]]
 
@@ -453,3 +455,14 @@ def check_session_name(name: str) -> None:
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@-_")
     if not 2 <= len(name) <= 64 or not set(name) <= allowed:
         raise UsageError(f"role session name {name[:80]!r} must be 2-64 characters of letters, digits and +=,.@-_")
+
+
+def load_settings(args: object, env: Mapping[str, str]) -> tuple[Settings, AwsFiles]:
+    """Settings for this run from parsed flags (*args*, an argparse namespace), the AWS files and defaults."""
+    from mfa_process.redact import register
+
+    flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
+    files = AwsFiles.load(env)
+    settings = resolve_settings(flags, files, env=env)
+    register(files.credentials.get(settings.profile, {}).get("aws_secret_access_key"))
+    return settings, files

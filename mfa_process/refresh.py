@@ -376,15 +376,7 @@ def role_credentials(ctx: Context) -> Credentials:
     role = s.role
     if role is None:  # pragma: no cover - guarded by credentials()
         raise PromptError("no role configured")
-    key = cache.role_key(
-        s.profile,
-        s.mfa_serial,
-        role.role_arn,
-        role.session_name,
-        role.external_id,
-        source_identity=role.source_identity,
-        duration=role.duration_seconds,
-    )
+    key = cache.entry_key(s)
     cached = load(ctx, key)
     if cache.is_fresh(cached, ctx.now(), s.refresh_margin):
         return cached  # type: ignore[return-value]

@@ -1,31 +1,45 @@
-"""The credential_process mode: print one credential_process JSON document on stdout, nothing else."""
+"""The credential_process mode: print one credential_process JSON document on stdout, nothing else.
+
+This is the hot path: every AWS call of every client runs it. A cache hit (:func:`mfa_process.cache.served`)
+reads the settings, opens the cache and reads one entry; the refresh flow, with its locks, prompts and STS
+client, is imported only on a miss.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 
-from mfa_process.app import load_settings, make_context
-from mfa_process.config import NESTED_MARKER
+from mfa_process import cache
+from mfa_process.config import NESTED_MARKER, load_settings
 from mfa_process.errors import RecursionConfigError
-from mfa_process.redact import register
-from mfa_process.refresh import credentials
+from mfa_process.keystore.choose import open_cache
+from mfa_process.paths import state_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Callable
 
 
-def run_credential(args: Any, env: Mapping[str, str]) -> int:
-    """Serve or refresh the credentials and print them."""
+def run_credential(args: Any, env: Mapping[str, str], *, after_hit: Callable[[], None] | None = None) -> int:
+    """Serve or refresh the credentials and print them; *after_hit* runs once a cache hit's line is out."""
     if env.get(NESTED_MARKER):
         raise RecursionConfigError(
             f"mfa-process was started while resolving the keys of profile '{env[NESTED_MARKER]}' for itself; "
             "the SOURCE profile must hold long-term keys, not run mfa-process"
         )
     settings, files = load_settings(args, env)
-    creds = credentials(make_context(settings, files, env))
-    register(*creds.secrets())
+    store = open_cache(state_path(env), env, allow_insecure=settings.allow_insecure_keyring, choice=settings.cache)
+    creds = cache.served(store, settings, time.time())
+    hit = creds is not None
+    if creds is None:
+        from mfa_process.app import make_context
+        from mfa_process.refresh import credentials
+
+        creds = credentials(make_context(settings, files, env, store=store))
     sys.stdout.write(creds.to_process_json() + "\n")
     sys.stdout.flush()
+    if hit and after_hit is not None:
+        after_hit()
     return 0

@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Mapping
 from typing import Callable
 
-from mfa_process.app import child_variables, load_settings, make_context
+from mfa_process.app import child_variables, make_context
+from mfa_process.config import load_settings
 from mfa_process.redact import register
 from mfa_process.refresh import credentials
 from mfa_process.shellvars import SHELLS, render

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import Callable, Final
 
-from mfa_process.app import child_variables, load_settings, make_context, region_variables
-from mfa_process.config import NESTED_MARKER
+from mfa_process.app import child_variables, make_context, region_variables
+from mfa_process.config import NESTED_MARKER, load_settings
 from mfa_process.errors import CommandNotFound, UsageError
 from mfa_process.redact import register
 from mfa_process.refresh import credentials

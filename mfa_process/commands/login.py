@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from mfa_process.app import load_settings, make_context
+from mfa_process.app import make_context
+from mfa_process.config import load_settings
 from mfa_process.credentials import format_left, format_local
 from mfa_process.errors import KeyringError
 from mfa_process.refresh import Context, role_credentials, session_credentials

@@ -119,7 +119,8 @@ class Rotation:
     """One run of the command: the pair, the clients, the journal, and the steps that move it on."""
 
     def __init__(self, args: argparse.Namespace, env: Mapping[str, str]) -> None:
-        from mfa_process.app import load_settings, make_context
+        from mfa_process.app import make_context
+        from mfa_process.config import load_settings
 
         self.settings, files = load_settings(args, env)
         self.ctx = make_context(self.settings, files, env)

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Callable
 
 from mfa_process import DOCS_URL
-from mfa_process.app import load_settings, make_context, notify
-from mfa_process.config import Settings
+from mfa_process.app import make_context, notify
+from mfa_process.config import Settings, load_settings
 from mfa_process.errors import UsageError
 from mfa_process.httpd import CredentialServer, Service
 from mfa_process.parsing import add_server_options

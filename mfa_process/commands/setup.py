@@ -243,8 +243,9 @@ def check_typo(args: argparse.Namespace, files: AwsFiles) -> None:
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """The wizard."""
-    from mfa_process.app import load_settings, make_context
+    from mfa_process.app import make_context
     from mfa_process.asking import ask_line
+    from mfa_process.config import load_settings
     from mfa_process.credentials import format_left, format_local
     from mfa_process.keystore.choose import open_keys
     from mfa_process.paths import state_dir

@@ -78,7 +78,7 @@ def checked_sources(probe: Probe) -> list[str]:
 
 def settings_of(helper: Helper, files: AwsFiles, env: dict[str, str] | None = None) -> Settings:
     """The settings a run of *helper*'s line resolves to (raises the error that run would show)."""
-    from mfa_process.app import SETTING_FLAGS
+    from mfa_process.config import SETTING_FLAGS
     from mfa_process.options import fast_parse
 
     args: object = fast_parse(list(helper.options))

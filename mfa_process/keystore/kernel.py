@@ -6,11 +6,18 @@ CI runners. Each key gets a timeout equal to the credentials' expiry, so the ker
 itself, and the permissions ``possessor: all, user: all, group: none, other: none``, so no other uid can
 read, search or even see it. Everything is lost on reboot.
 
-The kernel is called directly, ``add_key(2)`` and ``keyctl(2)`` through ``ctypes`` and libc's
-``syscall(3)``: glibc has no wrappers for them, ``libkeyutils`` is often missing where this backend
-matters most (slim containers), a ``keyctl`` subprocess would cost a fork and exec per read and put
-secrets on a pipe, and no binding on PyPI is both maintained and light enough for the cache hit. The
-syscall numbers of each architecture are below; an unknown architecture makes the backend unavailable.
+The kernel is called directly, ``add_key(2)`` and ``keyctl(2)`` through libc's ``syscall(3)``: glibc has
+no wrappers for them, ``libkeyutils`` is often missing where this backend matters most (slim containers), a
+``keyctl`` subprocess would cost a fork and exec per read and put secrets on a pipe, and no binding on PyPI
+is both maintained and light enough for the cache hit. The syscall numbers of each architecture are below;
+an unknown architecture makes the backend unavailable.
+
+The call goes through ``_ctypes``, the C core of ``ctypes``, with the three C types it needs declared here
+(:func:`core_ctypes`): ``import ctypes`` spends about 2 ms of a cache hit's budget defining the several
+dozen types and helpers of its ``__init__`` (and imports ``struct``), none of which a hit uses. What is used
+(``_SimpleCData``, ``CFuncPtr``, ``dlopen``/``dlsym``, ``byref``, ``get_errno``) is what ``ctypes`` itself is
+built on, unchanged since Python 2.5; where it differs (another implementation of Python), the public
+``ctypes`` is used instead (:func:`public_ctypes`), and a unit test holds both to the same answers.
 
 Key descriptions are ``mfa-process:<namespace>:<name>``. The namespace is a checksum of the state
 directory's path: the index and the locks that make twenty processes ask once live there, so two state
@@ -66,10 +73,66 @@ REFUSED: Final = frozenset({1, 13, 38})  # EPERM, EACCES, ENOSYS
 EDQUOT: Final = 122
 
 
+class CTypes:
+    """What the syscall layer needs from ctypes: libc's ``syscall`` returning a C long with errno saved, the
+    C long type for its arguments, a way to pass a writable buffer, and the saved errno."""
+
+    def __init__(
+        self,
+        syscall: Callable[..., Any],
+        long: Callable[[int], Any],
+        buffer: Callable[[bytearray], Any],
+        errno: Callable[[], int],
+    ) -> None:
+        self.syscall = syscall
+        self.long = long
+        self.buffer = buffer
+        self.errno = errno
+
+
+def core_ctypes() -> CTypes:
+    """:class:`CTypes` on ``_ctypes`` alone (see the module docstring for why)."""
+    import _ctypes
+
+    core: Any = _ctypes  # typeshed's stubs describe the public ctypes, not this use of its core
+
+    class Long(core._SimpleCData):  # type: ignore[misc]  # ctypes.c_long
+        _type_ = "l"
+
+    class Char(core._SimpleCData):  # type: ignore[misc]  # ctypes.c_char
+        _type_ = "c"
+
+    class Function(core.CFuncPtr):  # type: ignore[misc]  # CDLL(None, use_errno=True).syscall
+        _flags_ = core.FUNCFLAG_CDECL | core.FUNCFLAG_USE_ERRNO
+        _restype_ = Long
+
+    syscall = Function(core.dlsym(core.dlopen(None, core.RTLD_LOCAL), "syscall"))
+    return CTypes(syscall, Long, lambda buf: core.byref(Char.from_buffer(buf)), core.get_errno)
+
+
+def public_ctypes() -> CTypes:
+    """:class:`CTypes` on the public ``ctypes`` module."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return CTypes(
+        libc.syscall, ctypes.c_long, lambda buf: ctypes.byref(ctypes.c_char.from_buffer(buf)), ctypes.get_errno
+    )
+
+
+def load_ctypes() -> CTypes:
+    """:func:`core_ctypes` where this Python's ``_ctypes`` has what it needs, else :func:`public_ctypes`."""
+    try:
+        return core_ctypes()
+    except (ImportError, AttributeError, TypeError):
+        return public_ctypes()
+
+
 class Syscalls:
     """``add_key`` and ``keyctl`` through libc's ``syscall``; each returns the result or raises OSError."""
 
-    def __init__(self) -> None:
+    def __init__(self, c: Callable[[], CTypes] = load_ctypes) -> None:
         import sys
 
         if sys.platform != "linux":
@@ -77,46 +140,34 @@ class Syscalls:
         numbers = SYSCALLS.get(os.uname().machine)
         if numbers is None:
             raise OSError(38, f"no known key syscalls on {os.uname().machine}")
-        import ctypes
-
-        self.ctypes = ctypes
-        self.libc = ctypes.CDLL(None, use_errno=True)
-        self.libc.syscall.restype = ctypes.c_long
+        self.c = c()
         self.add_key_nr, self.keyctl_nr = numbers
 
     def _call(self, *args: Any) -> int:
-        result = int(self.libc.syscall(*args))
+        result = int(self.c.syscall(*args))
         if result < 0:
-            err = self.ctypes.get_errno()
+            err = self.c.errno()
             raise OSError(err, os.strerror(err))
         return result
 
     def add_key(self, description: bytes, payload: bytes, keyring: int) -> int:
         """``add_key("user", description, payload, keyring)``: create or update; the key's serial."""
-        c = self.ctypes
-        return self._call(
-            c.c_long(self.add_key_nr),
-            c.c_char_p(b"user"),
-            c.c_char_p(description),
-            c.c_char_p(payload),
-            c.c_size_t(len(payload)),
-            c.c_long(keyring),
-        )
+        long = self.c.long
+        return self._call(long(self.add_key_nr), b"user", description, payload, long(len(payload)), long(keyring))
 
     def keyctl(self, op: int, *args: int | bytes) -> int:
-        """``keyctl(op, ...)`` with integer or byte-string arguments."""
-        c = self.ctypes
-        converted = [c.c_char_p(a) if isinstance(a, bytes) else c.c_long(a) for a in args]
-        return self._call(c.c_long(self.keyctl_nr), c.c_long(op), *converted)
+        """``keyctl(op, ...)`` with integer or byte-string arguments (bytes go as ``char *``)."""
+        long = self.c.long
+        return self._call(long(self.keyctl_nr), long(op), *(a if isinstance(a, bytes) else long(a) for a in args))
 
     def _grow(self, op: int, key: int, size: int) -> bytes:
         """``KEYCTL_READ`` or ``KEYCTL_DESCRIBE`` into a buffer that grows until the answer fits."""
-        c = self.ctypes
+        long = self.c.long
         while True:
-            buf = c.create_string_buffer(size)
-            length = self._call(c.c_long(self.keyctl_nr), c.c_long(op), c.c_long(key), buf, c.c_size_t(size))
+            buf = bytearray(size)
+            length = self._call(long(self.keyctl_nr), long(op), long(key), self.c.buffer(buf), long(size))
             if length <= size:
-                return bytes(buf.raw[:length])
+                return bytes(buf[:length])
             size = length
 
     def read(self, key: int) -> bytes:
@@ -128,11 +179,20 @@ class Syscalls:
         return self._grow(DESCRIBE, key, 256).rstrip(b"\0").decode("utf-8", "replace")
 
 
+def crc32(data: bytes) -> int:
+    """CRC-32 as ``zlib.crc32`` computes it, bit by bit: a state directory's path is a few dozen bytes, and
+    this costs a hit less than importing ``binascii`` or ``zlib``."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
 def namespace(state: str | Path) -> str:
     """The cache namespace of a state directory: a checksum of its absolute path."""
-    import binascii
-
-    return f"{binascii.crc32(os.fsencode(os.path.abspath(state))):08x}"
+    return f"{crc32(os.fsencode(os.path.abspath(state))):08x}"
 
 
 class KernelBackend:

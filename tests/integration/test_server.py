@@ -453,7 +453,8 @@ class SharedClock:
 def test_role_nearing_expiry_is_renewed_through_the_server_without_a_prompt(sts_proxy, aws_home, monkeypatch):
     """botocore re-fetches 15 minutes before its role credentials expire; the server re-assumes the role from
     the cached MFA session, silently. Time is moved on 48 minutes for both, not waited for."""
-    from mfa_process.app import load_settings, make_context
+    from mfa_process.app import make_context
+    from mfa_process.config import load_settings
     from mfa_process.httpd import CredentialServer, Service
     from mfa_process.server import client_variables, new_token
 

@@ -14,6 +14,7 @@ import pytest
 
 from mfa_process.errors import KeyringError, KeyringUnavailable
 from mfa_process.keystore import choose
+from mfa_process.keystore import kernel as kernel_module
 from mfa_process.keystore.kernel import OWNER_ONLY, KernelBackend, Syscalls
 from mfa_process.keystore.parts import SplitStore
 from tests.support.contract import StoreContract
@@ -138,6 +139,45 @@ def test_the_real_syscalls_reach_the_kernel() -> None:
     serial = Syscalls().keyctl(0, -4, 1)
     listed = subprocess.run(["cat", "/proc/keys"], capture_output=True, text=True, check=True).stdout
     assert f"{serial:08x}" in listed
+
+
+@pytest.mark.parametrize("flavour", ["core_ctypes", "public_ctypes"])
+def test_both_ctypes_layers_store_read_and_describe_alike(tmp_path: Path, flavour: str) -> None:
+    """The hit's ``_ctypes`` layer and the public ``ctypes`` fallback, each through the whole backend on the
+    real kernel; the key one wrote is read back by the other."""
+    make = getattr(kernel_module, flavour)
+    other = kernel_module.public_ctypes if flavour == "core_ctypes" else kernel_module.core_ctypes
+    value = "v" * 5000  # more than the first 4096-byte read buffer: the buffer grows
+    with cleaned(tmp_path) as plain:
+        backend = KernelBackend(tmp_path, syscalls=lambda: Syscalls(make))
+        assert backend.probe() is None
+        backend.set("session|v1|p|s", value, time.time() + 60)
+        assert backend.get("session|v1|p|s") == value
+        assert KernelBackend(tmp_path, syscalls=lambda: Syscalls(other)).get("session|v1|p|s") == value
+        assert backend.names() == ["session|v1|p|s"] == plain.names()
+        with pytest.raises(OSError) as failed:  # a failing call's errno comes back through the layer
+            backend.sys.keyctl(kernel_module.READ, 0)
+        assert failed.value.errno == errno.ENOKEY
+        backend.delete("session|v1|p|s")
+        assert plain.get("session|v1|p|s") is None
+
+
+def test_the_core_layer_is_the_one_a_hit_uses_here() -> None:
+    """On CPython the hit's layer is ``_ctypes`` alone: if it fell back, ``ctypes`` would cost every hit ~2 ms
+    (``tests/integration/test_hot_path.py`` checks the same from the module list of a real hit)."""
+    assert Syscalls().c.syscall.__class__.__module__ == kernel_module.__name__
+
+
+def test_the_namespace_checksum_is_crc32() -> None:
+    """The pure-Python checksum equals ``zlib.crc32``, so namespaces are those of earlier versions."""
+    import random
+    import zlib
+
+    rng = random.Random(7)
+    samples = [b"", b"a", b"/home/alice/.local/state/mfa-process"]
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randrange(200))) for _ in range(300)]
+    for data in samples:
+        assert kernel_module.crc32(data) == zlib.crc32(data)
 
 
 #: A session bus is set (what it answers is injected) and no keyring configuration exists.

@@ -373,3 +373,32 @@ def test_expired_on_arrival_without_a_date_still_blames_the_clock(tmp_path):
     h.sts.clock_skew = None  # type: ignore[attr-defined]
     with pytest.raises(ClockError, match=r"expires at 2026-11-2.*which this machine's clock says is past"):
         refresh.credentials(h.ctx)
+
+
+@pytest.mark.parametrize("make_settings", [settings, role_settings], ids=["session", "role"])
+def test_the_cache_hit_serves_exactly_what_the_flow_would_without_calling_it(tmp_path, make_settings):
+    """``cache.served`` (the hit, which never imports this flow) against the flow itself, step by step
+    across refresh margins: where the hit serves, the flow serves the same and calls nothing; where the
+    hit declines, the flow has to call STS."""
+    s = make_settings()
+    h = Harness(tmp_path, s)
+    refresh.credentials(h.ctx)
+    served_count = declined = 0
+    for _ in range(40):
+        h.advance(minutes=23)  # 15 h in all: past the 12 h session, and many 1 h roles
+        hit = cache.served(h.ctx.store, s, h.clock[0])
+        calls = len(h.sts.session_calls) + len(h.sts.role_calls)
+        result = refresh.credentials(h.ctx)
+        if hit is not None:
+            served_count += 1
+            assert hit == result
+            assert len(h.sts.session_calls) + len(h.sts.role_calls) == calls
+        else:
+            declined += 1
+            assert len(h.sts.session_calls) + len(h.sts.role_calls) > calls
+    assert served_count > 0 and declined > 0  # both sides of the margin were walked
+
+
+@pytest.mark.parametrize("error", [KeyringError("dbus hiccup"), KeyringUnavailable("locked")])
+def test_a_failed_read_is_no_hit_and_left_to_the_flow_to_report(tmp_path, error):
+    assert cache.served(FailingStore("get", error), settings(), T0) is None
