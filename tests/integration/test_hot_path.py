@@ -134,9 +134,12 @@ WATCH = """
 import atexit, os
 
 class _Teardown:
+    def __init__(self):  # what __del__ uses is held here: module globals are gone by the time it runs
+        self.path = os.environ["WATCH_DIR"] + "/teardown"
+        self.open, self.close, self.flags = os.open, os.close, os.O_WRONLY | os.O_CREAT
+
     def __del__(self):
-        with open(os.environ["WATCH_DIR"] + "/teardown", "w") as mark:
-            mark.write("ran")
+        self.close(self.open(self.path, self.flags, 0o600))
 
 _watch = _Teardown()
 if os.environ.get("WATCH_ATEXIT"):
@@ -146,10 +149,10 @@ if os.environ.get("WATCH_ATEXIT"):
 
 def _watched(tmp_path, home, args, *, atexit_handler=False):
     site = tmp_path / "site"
-    site.mkdir(exist_ok=True)
+    site.mkdir(parents=True)
     (site / "sitecustomize.py").write_text(WATCH, encoding="utf-8")
     marks = tmp_path / "marks"
-    marks.mkdir()
+    marks.mkdir(parents=True)
     env = {"PYTHONPATH": str(site), "WATCH_DIR": str(marks), **({"WATCH_ATEXIT": "1"} if atexit_handler else {})}
     result = home.run(args, env=env)
     return result, {mark.name for mark in marks.iterdir()}
