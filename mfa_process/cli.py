@@ -60,6 +60,17 @@ def _stderr(message: str) -> None:
         error(message)
 
 
+def _discard_stdout() -> None:
+    """Point stdout at the null device once writing to it failed, so the interpreter's last flush of what
+    is left in its buffer does not fail again (``Exception ignored ...`` and exit code 120)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no stdout at all: nothing will be flushed
+        pass
+
+
 def _tell_terminal(exc: MfaProcessError) -> None:
     """Show the failure on the terminal too where stderr may not reach the user (once per failure)."""
     if exc.repeated:  # the remembered answer to a retry: the terminal was told already
@@ -138,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, program=argv is None)
     except MfaProcessError as exc:
+        from mfa_process.errors import OutputError
+
+        if isinstance(exc, OutputError):
+            _discard_stdout()
         _stderr(str(exc))
         _tell_terminal(exc)
         return exc.exit_code
@@ -145,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stderr("cancelled")
         return 130
     except BrokenPipeError:
+        _discard_stdout()
         return 141
     except Exception as exc:
         if isinstance(exc, OverflowError) and _clock_is_broken():

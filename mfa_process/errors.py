@@ -100,6 +100,12 @@ class AwsRefused(StsError):
     """AWS answered a request with a refusal (a 4xx error): the request had no effect."""
 
 
+class OutputError(MfaProcessError):
+    """Standard output is closed or cannot be written: the credentials cannot be handed over."""
+
+    exit_code: ClassVar[int] = 74  # EX_IOERR
+
+
 class ClockError(MfaProcessError):
     """This machine's clock is too far from AWS's (or from any time Python can represent) to go on."""
 

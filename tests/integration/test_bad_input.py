@@ -352,3 +352,38 @@ def test_cached_secret_with_a_nul_is_a_miss_not_a_crash(mfa: Helper) -> None:
 def test_clock_beyond_what_python_can_represent(mfa: Helper, when: str, command: list[str]) -> None:
     result = mfa.run(*command, prefix=["faketime", when])
     assert_line_matches(result, 1, r"the system clock reads a date too far in the future .* set the clock right")
+
+
+# -- where the credentials go -----------------------------------------------------------------------
+
+EXIT_OUTPUT, EXIT_BROKEN_PIPE = 74, 141
+
+
+def test_a_closed_stdout_is_one_line_before_any_prompt(mfa: Helper) -> None:
+    """Nothing cached, stdout closed: refused before a code is asked for, since the session would go nowhere."""
+    issued = len(mfa.proxy.issued)
+    session = mfa.spawn("--profile", "source", prefix=["sh", "-c", 'exec "$@" >&-', "sh"])
+    result = session.finish()
+    assert_one_line(result, EXIT_OUTPUT, "standard output is closed", "credential_process")
+    assert PROMPT not in result.screen
+    assert len(mfa.proxy.issued) == issued
+
+
+def test_a_stdout_that_cannot_be_written_is_one_line(mfa: Helper) -> None:
+    session = mfa.spawn("--profile", "source")
+    session.answer()
+    assert session.finish().code == 0
+    result = mfa.run("--profile", "source", prefix=["sh", "-c", 'exec "$@" >/dev/full', "sh"])
+    assert_one_line(result, EXIT_OUTPUT, "could not write the credentials to standard output", "No space left")
+
+
+def test_a_reader_that_left_is_exit_141_and_nothing_else(mfa: Helper) -> None:
+    """The reader closes the pipe before the hit writes (a buffered stdout, as users have it): exit 141, no
+    ``Exception ignored`` from the interpreter's last flush (which made it exit 120), no message."""
+    session = mfa.spawn("--profile", "source")
+    session.answer()
+    assert session.finish().code == 0
+    leave_early = '"$@" | (exec 0<&-; sleep 1); exit "${PIPESTATUS[0]}"'
+    for _ in range(3):
+        result = mfa.run("--profile", "source", prefix=["bash", "-c", leave_early, "bash"])
+        assert (result.code, result.stderr) == (EXIT_BROKEN_PIPE, "")

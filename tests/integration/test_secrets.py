@@ -110,11 +110,26 @@ def test_role_error_echoing_the_cached_session_is_masked(mfa):
     assert_clean(mfa)
 
 
-def test_traceback_mode_shows_no_secret(mfa):
+#: A bug planted in the helper (through ``sitecustomize``): formatting the credentials fails with an error
+#: whose message holds the session's secret key and token, with every secret loaded in the process.
+PLANTED_BUG = """
+import mfa_process.credentials as module
+
+def broken(self):
+    raise RuntimeError(f"cannot format {self.secret_access_key} / {self.session_token}")
+
+module.Credentials.to_process_json = broken
+"""
+
+
+def test_traceback_mode_shows_no_secret(mfa, tmp_path):
     login(mfa)
-    # stdout closed: printing the credentials fails unexpectedly, with every secret loaded in the process
-    result = mfa.run("--profile", "source", env=DEBUG, prefix=["sh", "-c", 'exec "$@" >&-', "sh"])
+    site = tmp_path / "planted"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(PLANTED_BUG, encoding="utf-8")
+    result = mfa.run("--profile", "source", env={**DEBUG, "PYTHONPATH": str(site)})
     assert result.code == EXIT_UNEXPECTED, result
+    assert "RuntimeError: cannot format" in result.stderr
     assert "Traceback (most recent call last)" in result.stderr
     assert result.lines[-1].startswith("mfa-process: unexpected error (")
     assert_clean(mfa)
