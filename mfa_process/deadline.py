@@ -4,9 +4,12 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, TypeVar
+    from typing import Any, Callable, Final, TypeVar
 
     T = TypeVar("T")
+
+#: Seconds one AWS call may take in all (connecting, sending, retries, reading the whole answer).
+AWS_CALL: Final = 30.0
 
 
 class DeadlineExceeded(TimeoutError):

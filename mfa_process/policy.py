@@ -25,6 +25,7 @@ import json
 import urllib.parse
 from typing import Any, Final
 
+from mfa_process.deadline import AWS_CALL, DeadlineExceeded, call_within
 from mfa_process.errors import MfaProcessError
 
 __all__ = ["create_and_attach", "force_mfa_policy", "policy_json"]
@@ -127,43 +128,43 @@ def policy_json(indent: int = 2) -> str:
     return json.dumps(force_mfa_policy(), indent=indent)
 
 
-def create_and_attach(iam_client: Any, name: str, group: str | None) -> str:
+def create_and_attach(iam_client: Any, name: str, group: str | None, *, deadline: float = AWS_CALL) -> str:
     """Create the customer-managed policy ``name`` (or reuse an identical one) and attach it to ``group``.
 
     ``iam_client`` is a boto3 IAM client. Safe to run again: an existing policy with the same
     document is reused and an attachment is made once. An existing policy with a different document
-    is left alone and reported as an error. Returns a human-readable report, one line per step.
+    is left alone and reported as an error. Each IAM call has *deadline* seconds in all. Returns a
+    human-readable report, one line per step.
     """
+    iam = IamCalls(iam_client, deadline)
     if group is not None:  # a missing group fails before anything is created
-        _call(iam_client, "get_group", GroupName=group, MaxItems=1)
-    arn = _find_policy(iam_client, name)
+        iam("get_group", GroupName=group, MaxItems=1)
+    arn = _find_policy(iam, name)
     if arn is None:
-        created = _call(
-            iam_client, "create_policy", PolicyName=name, PolicyDocument=policy_json(), Description=_DESCRIPTION
-        )
+        created = iam("create_policy", PolicyName=name, PolicyDocument=policy_json(), Description=_DESCRIPTION)
         arn = created["Policy"]["Arn"]
         lines = [f"Created IAM policy {name} ({arn})."]
     else:
-        _check_document(iam_client, name, arn)
+        _check_document(iam, name, arn)
         lines = [f"IAM policy {name} already exists with this document ({arn}); reusing it."]
     if group is None:
         lines.append(
             "Not attached to any group; attach it with:"
             f" aws iam attach-group-policy --group-name GROUP --policy-arn {arn}"
         )
-    elif _attached(iam_client, group, arn):
+    elif _attached(iam, group, arn):
         lines.append(f"Already attached to IAM group {group}.")
     else:
-        _call(iam_client, "attach_group_policy", GroupName=group, PolicyArn=arn)
+        iam("attach_group_policy", GroupName=group, PolicyArn=arn)
         lines.append(f"Attached it to IAM group {group}.")
     return "\n".join(lines)
 
 
-def _find_policy(iam_client: Any, name: str) -> str | None:
+def _find_policy(iam: IamCalls, name: str) -> str | None:
     """Return the ARN of the customer-managed policy called ``name``, if there is one."""
     marker: str | None = None
     while True:
-        page = _call(iam_client, "list_policies", Scope="Local", **({"Marker": marker} if marker else {}))
+        page = iam("list_policies", Scope="Local", **({"Marker": marker} if marker else {}))
         for policy in page.get("Policies", []):
             if policy["PolicyName"] == name:
                 return str(policy["Arn"])
@@ -172,10 +173,10 @@ def _find_policy(iam_client: Any, name: str) -> str | None:
         marker = page["Marker"]
 
 
-def _check_document(iam_client: Any, name: str, arn: str) -> None:
+def _check_document(iam: IamCalls, name: str, arn: str) -> None:
     """Raise unless the policy's default version is our document."""
-    version_id = _call(iam_client, "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = _call(iam_client, "get_policy_version", PolicyArn=arn, VersionId=version_id)["PolicyVersion"]["Document"]
+    version_id = iam("get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam("get_policy_version", PolicyArn=arn, VersionId=version_id)["PolicyVersion"]["Document"]
     if isinstance(document, str):  # botocore decodes it; the raw API returns URL-encoded JSON
         document = json.loads(urllib.parse.unquote(document))
     if document != force_mfa_policy():
@@ -186,12 +187,10 @@ def _check_document(iam_client: Any, name: str, arn: str) -> None:
         )
 
 
-def _attached(iam_client: Any, group: str, arn: str) -> bool:
+def _attached(iam: IamCalls, group: str, arn: str) -> bool:
     marker: str | None = None
     while True:
-        page = _call(
-            iam_client, "list_attached_group_policies", GroupName=group, **({"Marker": marker} if marker else {})
-        )
+        page = iam("list_attached_group_policies", GroupName=group, **({"Marker": marker} if marker else {}))
         if any(policy["PolicyArn"] == arn for policy in page.get("AttachedPolicies", [])):
             return True
         if not page.get("IsTruncated"):
@@ -199,20 +198,34 @@ def _attached(iam_client: Any, group: str, arn: str) -> bool:
         marker = page["Marker"]
 
 
-def _call(iam_client: Any, operation: str, **params: Any) -> Any:
-    """Call ``operation``; turn botocore's errors into a one-line :class:`MfaProcessError`.
+class IamCalls:
+    """IAM calls on a boto3 client, each under one overall deadline, failures as one-line errors."""
 
-    The errors are recognised without importing botocore: an AWS error answer has a ``response``
-    with an ``Error``; anything else botocore raises (no credentials, no connection) is a
-    ``BotoCoreError``. Their messages carry no secrets.
-    """
-    try:
-        return getattr(iam_client, operation)(**params)
-    except Exception as exc:
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict) and isinstance(response.get("Error"), dict):
-            code = response["Error"].get("Code", "Error")
-            raise MfaProcessError(f"IAM {operation} failed: {code}: {response['Error'].get('Message', '')}") from None
-        if any(cls.__name__ == "BotoCoreError" and cls.__module__.startswith("botocore") for cls in type(exc).__mro__):
-            raise MfaProcessError(f"IAM {operation} failed: {exc}") from None
-        raise
+    def __init__(self, client: Any, deadline: float) -> None:
+        self.client = client
+        self.deadline = deadline
+
+    def __call__(self, operation: str, **params: Any) -> Any:
+        """Call ``operation``, abandoned after :attr:`deadline` seconds without its whole answer (a silent or
+        dripping endpoint), with botocore's errors as :class:`MfaProcessError`.
+
+        The errors are recognised without importing botocore: an AWS error answer has a ``response``
+        with an ``Error``; anything else botocore raises (no credentials, no connection) is a
+        ``BotoCoreError``. Their messages carry no secrets.
+        """
+        try:
+            return call_within(self.deadline, getattr(self.client, operation), **params)
+        except DeadlineExceeded:
+            raise MfaProcessError(
+                f"IAM {operation}: no complete answer within {self.deadline:g} s (the deadline of one AWS call); "
+                "check the network and the IAM endpoint, then run it again (it is safe to repeat)"
+            ) from None
+        except Exception as exc:
+            response = getattr(exc, "response", None)
+            if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+                code = response["Error"].get("Code", "Error")
+                message = response["Error"].get("Message", "")
+                raise MfaProcessError(f"IAM {operation} failed: {code}: {message}") from None
+            if any(c.__name__ == "BotoCoreError" and c.__module__.startswith("botocore") for c in type(exc).__mro__):
+                raise MfaProcessError(f"IAM {operation} failed: {exc}") from None
+            raise

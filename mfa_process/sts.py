@@ -19,6 +19,7 @@ from botocore.config import Config
 
 from mfa_process.config import NESTED_MARKER
 from mfa_process.credentials import Credentials, account_id_from_arn, epoch_of
+from mfa_process.deadline import AWS_CALL
 from mfa_process.errors import (
     AwsRefused,
     ConfigError,
@@ -33,7 +34,7 @@ CONNECT_TIMEOUT: Final = 5
 #: Per socket read: an endpoint that sends one byte now and then never trips it, hence the deadline below.
 READ_TIMEOUT: Final = 15
 #: Seconds one AWS call may take in all (connecting, sending, retries, reading the whole answer).
-CALL_DEADLINE: Final = 30.0
+CALL_DEADLINE: Final = AWS_CALL
 
 #: Error codes that mean the long-term key itself is unusable, with what to do about it.
 KEY_PROBLEMS: Final = {

@@ -104,3 +104,28 @@ def test_a_dripping_endpoint_cannot_hold_assume_role(dripping: DrippingEndpoint)
         session(deadline=1).assume_role(
             creds, role_arn="arn:aws:iam::123456789012:role/admin", session_name="alice", duration=900
         )
+
+
+def test_a_dripping_endpoint_cannot_hold_policy_create(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``policy --create``'s IAM calls have the same overall deadline, each."""
+    import boto3
+
+    from mfa_process.errors import MfaProcessError
+    from mfa_process.policy import create_and_attach
+
+    endpoint = DrippingEndpoint(interval=0.05)
+    try:
+        iam = boto3.client(
+            "iam",
+            endpoint_url=f"http://127.0.0.1:{endpoint.port}",
+            region_name="us-east-1",
+            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        start = time.monotonic()
+        with pytest.raises(MfaProcessError, match=r"^IAM list_policies: no complete answer within 1\.5 s"):
+            create_and_attach(iam, "ForceMFA", None, deadline=1.5)
+        assert time.monotonic() - start < endpoint.give_up, "the deadline did not end the call"
+        assert endpoint.bytes_sent > 0, "the endpoint never answered: this tests a stall, not a drip"
+    finally:
+        endpoint.close()
