@@ -72,8 +72,22 @@ def checked(probe: Probe) -> list[Helper]:
 
 
 def checked_sources(probe: Probe) -> list[str]:
-    """The SOURCE profiles of :func:`checked`, each once."""
-    return list(dict.fromkeys(source for helper in checked(probe) if (source := helper.source())))
+    """The SOURCE profiles of :func:`checked`, each once; or the profile ``--profile`` names when no profile runs
+    mfa-process for it yet but it exists (before ``setup``, its keys and device are checked all the same)."""
+    sources = list(dict.fromkeys(source for helper in checked(probe) if (source := helper.source())))
+    if not sources and (future := future_source(probe)) is not None:
+        return [future]
+    return sources
+
+
+def future_source(probe: Probe) -> str | None:
+    """The ``--profile`` of this run, when it names an existing profile that no profile runs mfa-process for."""
+    if probe.profile is None or checked(probe):
+        return None
+    try:
+        return probe.profile if probe.files.has_profile(probe.profile) else None
+    except MfaProcessError:
+        return None
 
 
 def settings_of(helper: Helper, files: AwsFiles, env: dict[str, str] | None = None) -> Settings:
@@ -193,24 +207,29 @@ def check_program(probe: Probe) -> list[Finding]:
 def check_settings(probe: Probe) -> list[Finding]:
     """The line's options and its source profile resolve (profile exists, mfa_serial valid, no loop)."""
     found = checked(probe)
+    future = None if found else future_source(probe)
+    if future is not None:  # before setup: the source profile alone, as `mfa-process --profile SOURCE` runs it
+        found = [parse_helper(future, f"mfa-process --profile {shlex.quote(future)}")]
     out = []
     for helper in found:
-        if helper.source() is None:
+        source = helper.source()
+        if source is None:
             continue
+        subject = f"profile {future}" if future is not None else helper.subject
         try:
             settings = settings_of(helper, probe.files, dict(probe.env))
         except MfaProcessError as exc:
-            out.append(fail("settings", str(exc), "correct the profile as the message says", helper.subject))
+            out.append(fail("settings", str(exc), "correct the profile as the message says", subject))
             continue
-        out.append(serial_finding(settings.mfa_serial, helper))
+        out.append(serial_finding(settings.mfa_serial, source))
     return out
 
 
-def serial_finding(serial: str, helper: Helper) -> Finding:
-    """``mfa_serial`` is a virtual or hardware device's ARN (or a hardware serial number)."""
+def serial_finding(serial: str, source: str) -> Finding:
+    """``mfa_serial`` of SOURCE profile *source* is a virtual or hardware device's ARN (or a hardware serial number)."""
     import re
 
-    subject = f"profile {helper.source()}"
+    subject = f"profile {source}"
     if re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]+", serial):
         return ok("mfa_serial", serial, subject)
     if re.fullmatch(r"[A-Z0-9]{9,64}", serial):
@@ -218,7 +237,7 @@ def serial_finding(serial: str, helper: Helper) -> Finding:
     return fail(
         "mfa_serial",
         f"{serial[:80]!r} is neither an MFA device ARN nor a hardware serial number",
-        f"set mfa_serial = arn:aws:iam::ACCOUNT:mfa/USER in [profile {helper.source()}] "
+        f"set mfa_serial = arn:aws:iam::ACCOUNT:mfa/USER in [profile {source}] "
         "(`aws iam list-mfa-devices` shows it)",
         subject,
     )

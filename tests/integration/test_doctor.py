@@ -265,6 +265,21 @@ def test_no_profile_running_mfa_process_fails(aws_home):
     )
 
 
+def test_before_setup_the_source_profiles_keys_and_device_are_checked_all_the_same(aws_home_factory):
+    """``doctor --profile SOURCE`` before ``setup``: besides the missing helper profile, what setup will need."""
+    ready = aws_home_factory()
+    code, lines = doctor(ready, "--profile", "source")
+    assert code == 1  # the profiles line
+    assert line_of(lines, "long-term keys").startswith("ok    long-term keys (profile source): aws_access_key_id")
+    assert line_of(lines, "mfa_serial").startswith("ok    mfa_serial (profile source): arn:aws:iam::")
+    assert line_of(lines, "session").startswith("warn  session (profile source): none cached")
+    broken = aws_home_factory(config={"source": {"mfa_serial": "my phone"}}, credentials={"other": {"x": "y"}})
+    code, lines = doctor(broken, "--profile", "source")
+    assert code == 1
+    assert line_of(lines, "long-term keys").startswith("fail  long-term keys (profile source): source has no")
+    assert line_of(lines, "mfa_serial").startswith("fail  mfa_serial (profile source): 'my phone' is neither")
+
+
 def test_online_reads_the_clock_of_the_sts_endpoint_and_sends_no_code(sts_proxy, home):
     code, lines = doctor(home, "--online")
     assert code == 0, "\n".join(lines)
