@@ -28,7 +28,7 @@ class DrippingEndpoint:
     Hanging up is the hang guard: without a working deadline the call fails then, with another error.
     """
 
-    def __init__(self, interval: float, give_up: float = 20.0) -> None:
+    def __init__(self, interval: float, give_up: float = 300.0) -> None:
         self.interval = interval
         self.give_up = give_up
         self.stop = threading.Event()

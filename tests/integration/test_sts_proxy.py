@@ -107,13 +107,13 @@ def test_foreign_serial_is_refused(sts_proxy: MfaStsProxy) -> None:
 
 def test_hang_makes_the_client_time_out(sts_proxy: MfaStsProxy) -> None:
     client = sts_client(sts_proxy, read_timeout=0.5)
-    sts_proxy.hang_seconds = 30
+    sts_proxy.hang_seconds = 3600  # the proxy's reset ends it at the end of the test
 
     started = time.monotonic()
     with pytest.raises(ReadTimeoutError):
         get_session_token(client, sts_proxy, sts_proxy.wait_for_fresh_code())
 
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 300  # a hang guard, far below the proxy's hour
     assert sts_proxy.get_session_token_calls == 1
 
 

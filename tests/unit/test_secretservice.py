@@ -319,7 +319,7 @@ def test_read_times_out_on_a_silent_bus(unix_server: tuple[str, list[socket.sock
     start = time.monotonic()
     with pytest.raises(FastReadUnavailable):
         fastkeyring.read("mfa-process", "alice", env={"DBUS_SESSION_BUS_ADDRESS": address}, timeout=0.3)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 60  # a hang guard: without the timeout a silent bus never answers
 
 
 def test_read_when_the_bus_hangs_up(unix_server: tuple[str, list[socket.socket]]) -> None:
