@@ -237,8 +237,7 @@ def serial_finding(serial: str, source: str) -> Finding:
     return fail(
         "mfa_serial",
         f"{serial[:80]!r} is neither an MFA device ARN nor a hardware serial number",
-        f"set mfa_serial = arn:aws:iam::ACCOUNT:mfa/USER in [profile {source}] "
-        "(`aws iam list-mfa-devices` shows it)",
+        f"set mfa_serial = arn:aws:iam::ACCOUNT:mfa/USER in [profile {source}] (`aws iam list-mfa-devices` shows it)",
         subject,
     )
 
