@@ -110,6 +110,12 @@ def _translate(  # noqa: PLR0911 - one branch per kind of failure reads best
         return StsUnreachable(
             f"cannot reach {_endpoint_of(client)} for {action}; check your network, proxy or AWS_ENDPOINT_URL"
         )
+    if isinstance(exc, botocore.exceptions.ConnectionClosedError):  # no answer at all: AWS gave no verdict
+        used = "; AWS may have used the code, so wait for the next one" if action == "GetSessionToken" else ""
+        return StsUnreachable(
+            f"{action}: {_endpoint_of(client)} closed the connection without a complete answer; check your "
+            f"network, proxy or endpoint settings{used}"
+        )
     if isinstance(exc, botocore.exceptions.InvalidRegionError):
         return UsageError(
             f"{str(exc)[:200].rstrip('.')}; check --region, AWS_REGION, AWS_DEFAULT_REGION and the region "

@@ -1,7 +1,7 @@
 """How a check of a long-term pair (``sts:GetCallerIdentity``) reads AWS's answer, and what rotate-keys does with it.
 
 A refusal (a 4xx about the key) is a verdict: the current key does not work. Only an answer that gives no
-verdict (throttling, a server error) is worth trying again. The checks run real botocore
+verdict (no complete answer, throttling, a server error) is worth trying again. The checks run real botocore
 against a loopback HTTP endpoint that answers as told.
 """
 
@@ -98,6 +98,13 @@ def test_a_refusal_is_a_verdict(endpoint: _Endpoint, status: int, code: str, may
 )
 def test_a_server_error_or_throttling_is_no_verdict(endpoint: _Endpoint, status: int, code: str) -> None:
     assert check(endpoint, status, code) == KeyCheck(None, True, code, transient=True)
+
+
+def test_a_connection_closed_without_an_answer_is_no_verdict(endpoint: _Endpoint) -> None:
+    answer = check(endpoint, *CLOSE)
+    assert answer.arn is None and answer.may_pass and answer.transient
+    assert answer.problem.startswith(f"GetCallerIdentity: http://127.0.0.1:{endpoint.server_address[1]} closed the ")
+    assert answer.problem.endswith("check your network, proxy or endpoint settings")
 
 
 def starting(answer: KeyCheck) -> Rotation:
