@@ -13,10 +13,13 @@ the moment the question appears must already be a signal), and restored afterwar
 
 Background jobs (``aws ... &`` in an interactive shell with job control): reading the terminal from a
 background process group would stop the process (SIGTTIN). When the shell itself holds the terminal and
-is not editing a command line (it waits, as in ``... & wait``: canonical mode with echo), the prompt takes
-the terminal's foreground for itself (SIGTTOU blocked) and hands it back to the shell's group on every way
-out. Otherwise (the shell is reading a command line in raw mode, or another job is in the foreground)
-taking it would make the shell's own read fail, so :class:`BackgroundJobError` is raised at once.
+is not reading a command line (it waits, as in ``... & wait``), the prompt takes the terminal's foreground
+for itself (SIGTTOU blocked) and hands it back to the shell's group on every way out. Otherwise (the shell
+is reading a command line, or another job is in the foreground) the shell and the prompt would both read
+the lines typed, so :class:`BackgroundJobError` is raised at once. A shell that edits its line (readline,
+zle) has the terminal out of canonical mode; one without line editing (dash, ``bash --noediting``, Emacs'
+shell-mode) reads in canonical mode as a waiting shell does, and is told apart by what it is blocked in
+(:func:`_shell_waits`).
 
 While waiting for the answer the parent is polled (:mod:`mfa_process.parent`): when the client that asked
 stopped waiting, the prompt ends at once (:class:`ClientGone`), terminal restored.
@@ -239,7 +242,7 @@ class _PosixTty:
             return _nothing
         if foreground != os.getsid(0):
             raise BackgroundJobError("another job is in the terminal's foreground")
-        if not _shell_waits(self._fd):
+        if not _shell_waits(self._fd, foreground):
             raise BackgroundJobError("the shell is reading a command line")
         with _sigttou_blocked():
             try:
@@ -288,15 +291,39 @@ def _nothing() -> None:
     """Nothing to undo."""
 
 
-def _shell_waits(fd: int) -> bool:
-    """Whether the terminal is in canonical mode with echo: the shell is waiting, not editing a line."""
+#: What ``/proc/PID/wchan`` shows for a process blocked reading its terminal: the tty read sleeps in
+#: ``wait_woken`` (``n_tty_read`` before Linux 3.19). A shell waiting for its jobs shows ``do_wait`` (bash,
+#: ``wait4``) or ``sigsuspend`` (zsh, dash).
+READING_TERMINAL = frozenset({"wait_woken", "n_tty_read"})
+
+
+def wchan(pid: int) -> str | None:
+    """The kernel function process *pid* sleeps in (its ``/proc/PID/wchan``, without a compiler suffix such as
+    ``.isra.0``), or None where that is not known (not Linux, not ours to read, not sleeping)."""
+    try:
+        with open(f"/proc/{pid}/wchan", "rb") as source:
+            name = source.read(128).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return name.split(".", 1)[0] if name and name != "0" else None
+
+
+def _shell_waits(fd: int, shell: int, blocked_in: Callable[[int], str | None] = wchan) -> bool:
+    """Whether the *shell* holding terminal *fd* waits for its jobs, rather than reading a command line.
+
+    A shell editing its line has the terminal out of canonical mode or echo. In canonical mode with echo it
+    either waits (``... & wait``) or reads a line without line editing; it reads when it is blocked reading
+    the terminal. Where that is unknown, canonical mode with echo counts as waiting.
+    """
     import termios
 
     try:
         lflag = termios.tcgetattr(fd)[3]
     except termios.error:
         return False
-    return bool(lflag & termios.ICANON and lflag & termios.ECHO)
+    if not (lflag & termios.ICANON and lflag & termios.ECHO):
+        return False
+    return blocked_in(shell) not in READING_TERMINAL
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """The prompt inside real interactive shells with job control (bash, zsh) on a pseudo-terminal.
 
-The shells run as users run them: interactive, job control on, line editing on. Two shapes of background
+The shells run as users run them: interactive, job control on, with line editing and without. Two shapes of background
 jobs: ``... & wait`` (the shell waits, so the one prompt may take the terminal and must hand it back) and
 ``... &`` then Enter (the shell edits its next command line: the helper must not take the terminal, and
 fails at once with one line saying what to do, never leaving a stopped job).
@@ -18,8 +18,15 @@ from tests.support.clients import HELPER_PROFILE, PROMPT, HelperRuns, answer_pro
 
 pytestmark = pytest.mark.keyring
 
-#: The shells tested, with arguments that skip every start-up file; scripts/deps.sh installs both.
-SHELLS = {"bash": ["bash", "--norc", "--noprofile", "-i"], "zsh": ["zsh", "-f", "-i"]}
+#: The shells tested, with arguments that skip every start-up file; scripts/deps.sh installs zsh, and dash is
+#: Debian's /bin/sh. bash and zsh edit their command line (the terminal leaves canonical mode); dash and
+#: ``bash --noediting`` (as Emacs' shell-mode runs it) read it in canonical mode with echo, as a waiting shell.
+SHELLS = {
+    "bash": ["bash", "--norc", "--noprofile", "-i"],
+    "bash-noediting": ["bash", "--norc", "--noprofile", "--noediting", "-i"],
+    "dash": ["dash", "-i"],
+    "zsh": ["zsh", "-f", "-i"],
+}
 READY = "shell-ready> "
 CALL = f"aws sts get-caller-identity --profile {HELPER_PROFILE} --query Account --output text"
 

@@ -52,3 +52,41 @@ def test_a_raw_terminal_is_in_line_mode_before_the_question_is_shown(raw_pty, mo
     # moment it appeared was queued as a plain byte and the line never ended.
     assert console.modes_at_write and all(mode & LINE_MODE == LINE_MODE for mode in console.modes_at_write)
     assert termios.tcgetattr(slave)[3] & LINE_MODE == 0  # raw again afterwards
+
+
+def test_a_shell_reading_its_line_in_canonical_mode_is_not_a_waiting_shell() -> None:
+    """Canonical mode with echo is a waiting shell only when the shell is not blocked reading the terminal
+    (dash, ``bash --noediting``); raw mode (a line editor) is never one, whatever it is blocked in."""
+    master, slave = pty.openpty()
+    try:
+        for blocked_in, waits in (("do_wait", True), ("sigsuspend", True), (None, True), ("wait_woken", False)):
+            assert terminal._shell_waits(slave, 1, lambda _pid, name=blocked_in: name) is waits, blocked_in
+        tty.setraw(slave)
+        assert terminal._shell_waits(slave, 1, lambda _pid: "do_wait") is False
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/wchan"), reason="wchan is Linux's")
+def test_wchan_names_a_process_blocked_reading_a_terminal_as_reading_it() -> None:
+    """The kernel's own answer on this machine: a child blocked in read() on a pty, and one in wait4()."""
+    import subprocess
+    import time
+
+    master, slave = pty.openpty()
+    reader = subprocess.Popen(["cat"], stdin=slave, stdout=subprocess.DEVNULL)
+    waiter = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], start_new_session=True)
+    try:
+        guard = time.monotonic() + 60  # a hang guard: until both are asleep where they will stay
+        while terminal.wchan(reader.pid) not in terminal.READING_TERMINAL or terminal.wchan(waiter.pid) is None:
+            assert time.monotonic() < guard, (terminal.wchan(reader.pid), terminal.wchan(waiter.pid))
+            time.sleep(0.05)
+        assert terminal.wchan(waiter.pid) not in terminal.READING_TERMINAL
+    finally:
+        reader.kill()
+        os.killpg(waiter.pid, 9)  # sh and its sleep
+        for process in (reader, waiter):
+            process.wait()
+        os.close(master)
+        os.close(slave)
