@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from mfa_process.errors import MfaProcessError
+from mfa_process.errors import MfaProcessError, OutputError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -149,8 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv, program=argv is None)
     except MfaProcessError as exc:
-        from mfa_process.errors import OutputError
-
         if isinstance(exc, OutputError):
             _discard_stdout()
         _stderr(str(exc))

@@ -33,8 +33,6 @@ from mfa_process.errors import (
 CONNECT_TIMEOUT: Final = 5
 #: Per socket read: an endpoint that sends one byte now and then never trips it, hence the deadline below.
 READ_TIMEOUT: Final = 15
-#: Seconds one AWS call may take in all (connecting, sending, retries, reading the whole answer).
-CALL_DEADLINE: Final = AWS_CALL
 
 #: Error codes that mean the long-term key itself is unusable, with what to do about it.
 KEY_PROBLEMS: Final = {
@@ -142,7 +140,7 @@ class SourceSession:
         *,
         region: str | None = None,
         keys: tuple[str, str] | None = None,
-        deadline: float = CALL_DEADLINE,
+        deadline: float = AWS_CALL,
     ) -> None:
         self.profile = profile
         self.region = region

@@ -55,6 +55,15 @@ def assert_shell_alive_without_stopped_jobs(shell: pexpect.spawn) -> None:
     shell.expect_exact(READY)
 
 
+def refused_in_the_background(home, name: str) -> pexpect.spawn:
+    """A shell of *name* in which ``CALL &`` was just refused (nothing cached, the shell reading its next line)."""
+    HelperRuns(home).register()
+    shell = start_shell(home, name)
+    shell.sendline(f"{CALL} &")
+    shell.expect("from a background job")
+    return shell
+
+
 @pytest.mark.parametrize("name", sorted(SHELLS))
 def test_background_jobs_then_wait_share_one_answerable_prompt(sts_proxy, aws_home, name):
     HelperRuns(aws_home).register()
@@ -73,10 +82,7 @@ def test_background_jobs_then_wait_share_one_answerable_prompt(sts_proxy, aws_ho
 
 @pytest.mark.parametrize("name", sorted(SHELLS))
 def test_background_job_while_the_shell_reads_fails_at_once(sts_proxy, aws_home, name):
-    HelperRuns(aws_home).register()
-    shell = start_shell(aws_home, name)
-    shell.sendline(f"{CALL} &")
-    shell.expect("from a background job")
+    shell = refused_in_the_background(aws_home, name)
     shell.expect_exact("mfa-process login --profile source")
     assert PROMPT not in screen(shell)
     assert sts_proxy.count("GetSessionToken") == 0
@@ -94,10 +100,7 @@ def test_background_job_while_the_shell_reads_fails_at_once(sts_proxy, aws_home,
 @pytest.mark.parametrize("name", sorted(SHELLS))
 def test_the_same_command_in_the_foreground_right_after_is_asked(sts_proxy, aws_home, name):
     """The refusal's other advice, run at once: the foreground command gets the prompt, not the old refusal."""
-    HelperRuns(aws_home).register()
-    shell = start_shell(aws_home, name)
-    shell.sendline(f"{CALL} &")
-    shell.expect("from a background job")
+    shell = refused_in_the_background(aws_home, name)
     assert_shell_alive_without_stopped_jobs(shell)
     shell.sendline(f"{CALL}; echo foreground-done")
     answer_prompt(shell, sts_proxy)

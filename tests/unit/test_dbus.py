@@ -649,21 +649,26 @@ def test_connect_failures(address: str, error: type[Exception]) -> None:
         dbus.connect(address, 1)
 
 
+def fill_accept_queue(path: str) -> list[socket.socket]:
+    """Connect to the listener at *path* until its accept queue is full and the kernel refuses at once."""
+    queued = []
+    while True:
+        filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        try:
+            filler.connect(path)
+        except BlockingIOError:
+            filler.close()
+            return queued
+        queued.append(filler)
+
+
 def test_connect_waits_while_the_accept_queue_is_full(listener: tuple[socket.socket, str]) -> None:
     """A bus that is slow to accept (its listen queue full, as in a burst of fifty hits) is waited for."""
     server, path = listener
     server.listen(0)
-    queued: list[socket.socket] = []
+    queued = fill_accept_queue(path)
     try:
-        while True:  # fill the queue until the kernel refuses at once
-            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            try:
-                filler.connect(path)
-            except BlockingIOError:
-                filler.close()
-                break
-            queued.append(filler)
         refused = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         refused.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -694,17 +699,8 @@ def test_connect_waits_while_the_accept_queue_is_full(listener: tuple[socket.soc
 def test_connect_gives_up_on_a_full_queue_after_its_timeout(listener: tuple[socket.socket, str]) -> None:
     server, path = listener
     server.listen(0)
-    queued = []
+    queued = fill_accept_queue(path)
     try:
-        while True:
-            filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            try:
-                filler.connect(path)
-            except BlockingIOError:
-                filler.close()
-                break
-            queued.append(filler)
         with pytest.raises(BlockingIOError):
             dbus.connect(f"unix:path={path}", 0.2)
     finally:
